@@ -1,0 +1,64 @@
+// Command dswarm transcodes one video many times faster by cutting it into
+// segments at keyframes, encoding them in parallel (local processes or
+// Docker Swarm services) and joining them frame-exactly.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `dswarm: distributed FFmpeg transcoding on Docker Swarm
+
+Usage:
+  dswarm transcode [flags] INPUT [ffmpeg output options...]
+  dswarm help [command]
+
+Commands:
+  transcode   cut INPUT into segments, encode them in parallel, join them, verify the result
+
+Run 'dswarm transcode --help' for the transcode flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "transcode":
+		return transcodeCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		if len(args) > 1 && args[1] == "transcode" {
+			return transcodeCmd(ctx, []string{"--help"}, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "dswarm: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+}
+
+// fail prints err as one line and returns the exit code for it.
+func fail(stderr io.Writer, err error) int {
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "dswarm: cancelled; temporary files and partial output removed")
+		return 130
+	}
+	fmt.Fprintf(stderr, "dswarm: %v\n", err)
+	return 1
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dswarm/dswarm/job"
+)
+
+const transcodeUsage = `Usage: dswarm transcode [flags] INPUT [ffmpeg output options...]
+
+Cuts INPUT into segments at keyframes (or between them, frame-exactly, when
+keyframes are sparse), encodes the segments in parallel, encodes the audio
+once from the whole input, joins everything with stream copy and checks the
+result (every source frame exactly once, video length within one frame,
+audio within 50 ms) before moving it into place.
+
+Everything after INPUT goes to ffmpeg as output options, for example:
+  dswarm transcode --local movie.mp4 -c:v libx264 -crf 23 -preset veryfast
+  dswarm transcode --local movie.mp4 -o movie.mkv -c:v ffv1 -c:a flac
+
+Options that cannot be applied per segment exactly are refused with the
+reason: -filter_complex, -map, -ss/-t/-to, -r, time-dependent filters (fade,
+select, ...) and anything that reads or writes other files.
+
+Flags:
+`
+
+func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("transcode", pflag.ContinueOnError)
+	fs.SetInterspersed(false) // everything after INPUT belongs to ffmpeg
+	fs.SetOutput(stderr)
+	var (
+		cfg      job.Config
+		local    bool
+		asJSON   bool
+		quiet    bool
+		segDur   time.Duration
+		workers  int
+		showHelp bool
+	)
+	fs.StringVarP(&cfg.Output, "output", "o", "", "output file (default: INPUT's name + .dswarm + INPUT's extension, beside it)")
+	fs.BoolVar(&local, "local", false, "run segments as local ffmpeg processes (needs no Docker)")
+	fs.IntVarP(&workers, "workers", "w", runtime.NumCPU(), "segments encoded at once")
+	fs.DurationVar(&segDur, "segment-duration", 10*time.Second, "target length of a segment")
+	fs.StringVar(&cfg.TempDir, "temp-dir", "", "where segment files go (default: the output's directory)")
+	fs.BoolVar(&cfg.KeepTemp, "keep-temp", false, "keep the segment files and lists after the job")
+	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "replace the output if it exists (ffmpeg's -y does too)")
+	fs.BoolVar(&asJSON, "json", false, "print a machine-readable summary on stdout at the end")
+	fs.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors (and the --json summary)")
+	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, transcodeUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if showHelp {
+		fs.SetOutput(stdout)
+		fmt.Fprint(stdout, transcodeUsage)
+		fs.PrintDefaults()
+		return 0
+	}
+	if fs.NArg() < 1 {
+		fmt.Fprintln(stderr, "dswarm transcode: missing INPUT (see dswarm transcode --help)")
+		return 2
+	}
+	if !local {
+		fmt.Fprintln(stderr, "dswarm transcode: only --local is available in this build; the Swarm executor is not there yet")
+		return 2
+	}
+	cfg.Input = fs.Arg(0)
+	ffArgs, own, err := splitTrailingFlags(fs, fs.Args()[1:])
+	if err == nil {
+		err = fs.Parse(own)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "dswarm transcode: %v\n", err)
+		return 2
+	}
+	cfg.FFmpegArgs = ffArgs
+	cfg.Workers = workers
+	cfg.SegmentDuration = segDur
+	if !quiet {
+		cfg.Log = stderr
+	}
+	var bar *progressBar
+	if !quiet && isTerminal(stderr) {
+		bar = newProgressBar(stderr)
+		cfg.Progress = bar.update
+	}
+	host, _ := os.Hostname()
+	sum, err := job.Run(ctx, cfg, job.Local{Hostname: host})
+	if bar != nil {
+		bar.finish()
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sum); err != nil {
+			return fail(stderr, err)
+		}
+	}
+	if !quiet {
+		fmt.Fprintf(stderr, "dswarm: %s: %d frames in %d segments, verified, in %.1fs\n",
+			sum.Output, sum.OutputFrames, sum.Segments, sum.WallSeconds)
+	}
+	return 0
+}
+
+// splitTrailingFlags takes dswarm's own flags out of the arguments after
+// INPUT, so that "dswarm transcode IN -o OUT.mkv -c:v ffv1" works: -o and
+// --long flags are never ffmpeg options, so they can be told apart.
+func splitTrailingFlags(fs *pflag.FlagSet, args []string) (ffmpeg, own []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var name string
+		switch {
+		case a == "-o":
+			name = "output"
+		case strings.HasPrefix(a, "--") && len(a) > 2:
+			name, _, _ = strings.Cut(a[2:], "=")
+		default:
+			ffmpeg = append(ffmpeg, a)
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			return nil, nil, fmt.Errorf("unknown flag %s", a)
+		}
+		own = append(own, a)
+		if f.NoOptDefVal == "" && !strings.Contains(a, "=") {
+			if i+1 >= len(args) {
+				return nil, nil, fmt.Errorf("flag %s needs a value", a)
+			}
+			own = append(own, args[i+1])
+			i++
+		}
+	}
+	return ffmpeg, own, nil
+}

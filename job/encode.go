@@ -1,0 +1,206 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dswarm/dswarm/media"
+	"github.com/dswarm/dswarm/scheduler"
+)
+
+// maxAttempts is how often a segment is tried before the job fails.
+const maxAttempts = 3
+
+func (r *run) segmentPath(i int) string {
+	return filepath.Join(r.temp, fmt.Sprintf("seg-%05d.nut", i))
+}
+
+// encode runs the audio task and every segment in parallel, at most
+// cfg.Workers segments at once. The first failure cancels the rest.
+func (r *run) encode(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	r.framesDone = make([]atomic.Int64, len(r.segs))
+	r.segResults = make([]SegmentSummary, len(r.segs))
+	r.mu.Lock()
+	r.status = Status{Phase: "encode", Segments: len(r.segs), Frames: int64(len(r.src.frames))}
+	r.mu.Unlock()
+
+	var wg sync.WaitGroup
+	errs := make(chan error, len(r.segs)+1)
+	if len(r.src.info.Audio()) > 0 && !r.opts.NoAudio {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.encodeAudio(ctx); err != nil {
+				errs <- err
+				cancel()
+			}
+		}()
+	}
+
+	queue := make(chan int)
+	for w := 0; w < min(r.cfg.Workers, len(r.segs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range queue {
+				if err := r.encodeSegment(ctx, i); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
+	ticker := time.NewTicker(500 * time.Millisecond)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ticker.C:
+				r.report()
+			case <-done:
+				return
+			}
+		}
+	}()
+feed:
+	for i := range r.segs {
+		select {
+		case queue <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(queue)
+	wg.Wait()
+	ticker.Stop()
+	close(done)
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+func (r *run) encodeAudio(ctx context.Context) error {
+	r.audioFile = filepath.Join(r.temp, "audio.nut")
+	opts := r.opts.Audio
+	if r.audioCodec != "" {
+		opts = append([]string{"-c:a", r.audioCodec}, opts...)
+	}
+	cmd := media.AudioCommand{Input: r.cfg.Input, Options: opts, Output: r.audioFile}
+	res, err := r.exec.Run(ctx, Task{Name: "audio", Role: RoleAudio, Segment: -1, Attempt: 1, Args: cmd.Args()})
+	if err != nil {
+		return fmt.Errorf("audio on %s: %w", nodeName(res.Node), err)
+	}
+	r.audioResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds()}
+	return nil
+}
+
+// encodeSegment encodes segment i and checks that it holds exactly the
+// planned frames. A segment that came out short at its start (the demuxer's
+// seek landed past the keyframe) is retried from the keyframe before; a
+// failed ffmpeg is retried up to maxAttempts, avoiding nodes that failed.
+func (r *run) encodeSegment(ctx context.Context, i int) error {
+	seg := r.segs[i]
+	sum := &r.segResults[i]
+	*sum = SegmentSummary{Index: i, Frames: seg.Count, StartSeconds: r.src.video.TimeBase.Seconds(seg.StartPTS - r.src.frames[0].PTS)}
+	seek := seg.Seek
+	var avoid []string
+	var lastErr error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		r.framesDone[i].Store(0)
+		task := Task{
+			Name:    fmt.Sprintf("seg-%03d", i),
+			Role:    RoleSegment,
+			Segment: i,
+			Attempt: attempt,
+			Args:    r.segmentCommand(seg, seek).Args(),
+			Avoid:   avoid,
+			OnProgress: func(p media.Progress) {
+				r.framesDone[i].Store(p.Frame)
+			},
+		}
+		res, err := r.exec.Run(ctx, task)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		sum.Node, sum.Attempts = res.Node, attempt
+		sum.Seconds = res.Finished.Sub(res.Started).Seconds()
+		if err != nil {
+			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
+			avoid = append(avoid, res.Node)
+			continue
+		}
+		got, err := countVideoPackets(ctx, r.segmentPath(i))
+		if err != nil {
+			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
+			continue
+		}
+		if got == seg.Count {
+			r.framesDone[i].Store(int64(seg.Count))
+			if sum.Seconds > 0 {
+				sum.FPS = float64(seg.Count) / sum.Seconds
+			}
+			r.mu.Lock()
+			r.status.SegmentsDone++
+			r.mu.Unlock()
+			return nil
+		}
+		lastErr = fmt.Errorf("segment %d on node %s: encoded %d frames, planned %d", i, nodeName(res.Node), got, seg.Count)
+		if got < seg.Count && seek != scheduler.NoSeek {
+			seek = seg.FallbackSeek // decode from further back
+		}
+	}
+	return lastErr
+}
+
+func (r *run) segmentCommand(seg scheduler.Segment, seek int64) media.SegmentCommand {
+	opts := r.opts.Video
+	if r.videoCodec != "" {
+		opts = append([]string{"-c:v", r.videoCodec}, opts...)
+	}
+	if seek == scheduler.NoSeek {
+		seek = media.NoSeekPTS
+	}
+	return media.SegmentCommand{
+		Input:       r.cfg.Input,
+		VideoStream: r.src.video.Index,
+		TimeBase:    r.src.video.TimeBase,
+		Seek:        seek,
+		StartPTS:    seg.StartPTS,
+		EndPTS:      seg.EndPTS,
+		Last:        seg.Last,
+		Filter:      r.opts.VideoFilter,
+		Options:     opts,
+		Output:      r.segmentPath(seg.Index),
+	}
+}
+
+func countVideoPackets(ctx context.Context, path string) (int, error) {
+	pkts, err := media.ReadPackets(ctx, path, "v:0")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range pkts {
+		if !p.Discard {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func nodeName(n string) string {
+	if n == "" {
+		return "(none)"
+	}
+	return n
+}

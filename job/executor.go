@@ -1,0 +1,63 @@
+package job
+
+import (
+	"context"
+	"time"
+
+	"github.com/dswarm/dswarm/media"
+)
+
+// Role says what a task does.
+type Role string
+
+// Task roles.
+const (
+	RoleSegment Role = "segment"
+	RoleAudio   Role = "audio"
+	RoleMerge   Role = "merge"
+)
+
+// Task is one ffmpeg run of a job.
+type Task struct {
+	Name    string // e.g. "seg-007"
+	Role    Role
+	Segment int // segment index, -1 for other roles
+	Attempt int // 1-based
+	Args    []string
+	// Avoid lists nodes the task should not run on (earlier failed attempts).
+	Avoid []string
+	// OnProgress, when set, receives the frames encoded so far.
+	OnProgress func(media.Progress)
+}
+
+// TaskResult is where and when a task ran.
+type TaskResult struct {
+	Node     string
+	Started  time.Time
+	Finished time.Time
+}
+
+// Executor runs ffmpeg tasks: as local processes, or as Swarm services.
+type Executor interface {
+	// Run runs t to completion. The error names the cause (ffmpeg's last
+	// stderr line where there is one).
+	Run(ctx context.Context, t Task) (TaskResult, error)
+	// Name identifies the executor in summaries ("local", "swarm").
+	Name() string
+}
+
+// Local runs tasks as ffmpeg processes on this machine.
+type Local struct {
+	Hostname string
+}
+
+// Name implements Executor.
+func (Local) Name() string { return "local" }
+
+// Run implements Executor.
+func (l Local) Run(ctx context.Context, t Task) (TaskResult, error) {
+	res := TaskResult{Node: l.Hostname, Started: time.Now()}
+	err := media.RunFFmpeg(ctx, t.Args, t.OnProgress)
+	res.Finished = time.Now()
+	return res, err
+}

@@ -1,0 +1,53 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/dswarm/dswarm/media"
+)
+
+// merge joins the segments (stream copy) with the audio and the source's
+// subtitles and metadata into the partial output file.
+func (r *run) merge(ctx context.Context) error {
+	r.setPhase("merge")
+	tb := r.src.video.TimeBase
+	first := r.segs[0].StartPTS
+	entries := make([]media.ConcatEntry, len(r.segs))
+	for i, s := range r.segs {
+		entries[i] = media.ConcatEntry{Path: r.segmentPath(i)}
+		if !s.Last {
+			// Durations from rounded absolute times, so rounding never
+			// accumulates along the joins.
+			entries[i].Duration = media.FormatMicros(tb.Micros(s.EndPTS-first) - tb.Micros(s.StartPTS-first))
+		}
+	}
+	list := filepath.Join(r.temp, "segments.ffconcat")
+	if err := os.WriteFile(list, []byte(media.ConcatList(entries)), 0o644); err != nil {
+		return fmt.Errorf("write concat list: %w", unwrapPath(err))
+	}
+	// The audio task's timestamps start at the file's start time, like
+	// ffmpeg's own; offset the video by as much as its first frame comes
+	// after that, so that sync is kept when audio starts before video.
+	offset := tb.Micros(first) - int64(r.src.info.StartTime*1e6+0.5)
+	cmd := media.MergeCommand{
+		List:        list,
+		VideoOffset: media.FormatMicros(max(offset, 0)),
+		Source:      r.cfg.Input,
+		Subtitles:   r.subtitles,
+		SubCodec:    r.subCodec,
+		Options:     r.opts.Global,
+		Output:      r.partial,
+	}
+	if r.audioFile != "" {
+		cmd.Audio = r.audioFile
+	}
+	res, err := r.exec.Run(ctx, Task{Name: "merge", Role: RoleMerge, Segment: -1, Attempt: 1, Args: cmd.Args()})
+	if err != nil {
+		return fmt.Errorf("merge on node %s: %w", nodeName(res.Node), err)
+	}
+	r.mergeResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds()}
+	return nil
+}

@@ -1,0 +1,283 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dswarm/dswarm/media"
+	"github.com/dswarm/dswarm/scheduler"
+)
+
+// source is what the probe learned about the input.
+type source struct {
+	info   *media.Info
+	video  media.Stream
+	frames []scheduler.Frame
+	// extents of every stream, by stream index
+	extents map[int]media.Extent
+}
+
+// Run walks one job through probe -> plan -> run -> merge -> verify. On any
+// failure, or when ctx is cancelled, it removes the partial output and (unless
+// KeepTemp) the temporary files, so that nothing half-written is left.
+func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err error) {
+	start := time.Now()
+	if err := cfg.normalize(); err != nil {
+		return nil, err
+	}
+	if err := checkInput(cfg.Input); err != nil {
+		return nil, err
+	}
+	opts, err := media.ParseOptions(cfg.FFmpegArgs)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Overwrite = cfg.Overwrite || opts.Overwrite
+
+	id := newJobID()
+	partial, err := prepareOutput(cfg.Output, id, cfg.Overwrite)
+	if err != nil {
+		return nil, err
+	}
+	tempRoot := cfg.TempDir
+	if tempRoot == "" {
+		tempRoot = filepath.Dir(cfg.Output)
+	}
+	temp := filepath.Join(tempRoot, ".dswarm-"+id)
+	defer func() {
+		if err != nil {
+			os.Remove(partial)
+			if !cfg.KeepTemp {
+				os.RemoveAll(temp)
+			}
+		}
+	}()
+	if err := os.MkdirAll(temp, 0o755); err != nil {
+		return nil, fmt.Errorf("temp directory %s: %w", temp, unwrapPath(err))
+	}
+
+	r := &run{cfg: cfg, opts: opts, exec: exec, id: id, temp: temp, partial: partial, start: start}
+	r.status.Phase = "probe"
+	r.report()
+	src, err := probeSource(ctx, cfg.Input)
+	if err != nil {
+		return nil, err
+	}
+	r.src = src
+	segs, err := scheduler.PlanSegments(src.frames, scheduler.SegmentOptions{
+		Target: secondsToTicks(cfg.SegmentDuration.Seconds(), src.video.TimeBase),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("plan %s: %w", cfg.Input, err)
+	}
+	r.segs = segs
+	if err := r.preflight(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.encode(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.merge(ctx); err != nil {
+		return nil, err
+	}
+	sum, err = r.verify(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Rename(partial, cfg.Output); err != nil {
+		return nil, fmt.Errorf("move %s into place: %w", cfg.Output, unwrapPath(err))
+	}
+	if !cfg.KeepTemp {
+		os.RemoveAll(temp)
+	} else {
+		sum.TempDir = temp
+	}
+	sum.WallSeconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+func probeSource(ctx context.Context, input string) (*source, error) {
+	info, err := media.Probe(ctx, input)
+	if err != nil {
+		return nil, fmt.Errorf("probe %s: %w", input, err)
+	}
+	video, err := info.Video()
+	if err != nil {
+		return nil, fmt.Errorf("input %s: %w (dswarm transcodes video; is it audio-only?)", input, err)
+	}
+	pkts, err := media.ReadPackets(ctx, input, "")
+	if err != nil {
+		return nil, fmt.Errorf("read packets of %s: %w", input, err)
+	}
+	var frames []scheduler.Frame
+	for _, p := range pkts {
+		if p.Stream != video.Index || p.Discard {
+			continue
+		}
+		if p.PTS == media.NoPTS {
+			return nil, fmt.Errorf("input %s: video packets have no timestamps (a raw elementary stream?); remux it first: ffmpeg -i IN -c copy OUT.mkv", input)
+		}
+		frames = append(frames, scheduler.Frame{PTS: p.PTS, Duration: p.Duration, Size: p.Size, Key: p.Key})
+	}
+	if len(frames) == 0 {
+		return nil, fmt.Errorf("input %s: the video stream has no frames (truncated file?)", input)
+	}
+	sort.SliceStable(frames, func(i, j int) bool { return frames[i].PTS < frames[j].PTS })
+	return &source{info: info, video: video, frames: frames, extents: media.Extents(pkts)}, nil
+}
+
+func secondsToTicks(sec float64, tb media.Rational) int64 {
+	return int64(sec * float64(tb.Den) / float64(tb.Num))
+}
+
+// run is the state of one job between the steps.
+type run struct {
+	cfg     Config
+	opts    media.Options
+	exec    Executor
+	id      string
+	temp    string
+	partial string
+	start   time.Time
+	src     *source
+	segs    []scheduler.Segment
+
+	videoCodec  string // encoder or codec name every segment uses
+	audioCodec  string
+	subtitles   []int
+	subCodec    string
+	audioFile   string
+	segResults  []SegmentSummary
+	audioResult *TaskSummary
+	mergeResult *TaskSummary
+
+	mu         sync.Mutex
+	status     Status
+	framesDone []atomic.Int64
+}
+
+func (r *run) report() {
+	if r.cfg.Progress == nil {
+		return
+	}
+	r.mu.Lock()
+	st := r.status
+	r.mu.Unlock()
+	for i := range r.framesDone {
+		st.FramesDone += r.framesDone[i].Load()
+	}
+	st.Elapsed = time.Since(r.start)
+	r.cfg.Progress(st)
+}
+
+func (r *run) setPhase(p string) {
+	r.mu.Lock()
+	r.status.Phase = p
+	r.mu.Unlock()
+	r.report()
+}
+
+func (r *run) warnf(format string, args ...any) {
+	fmt.Fprintf(r.cfg.Log, "dswarm: warning: "+format+"\n", args...)
+}
+
+// preflight encodes one frame (and a moment of audio) into the output's
+// container with the user's options: it rejects unknown options and codecs
+// the container cannot hold before any real work starts, and tells which
+// codecs ffmpeg picks by default for that container.
+func (r *run) preflight(ctx context.Context) error {
+	out := filepath.Join(r.temp, "preflight"+filepath.Ext(r.cfg.Output))
+	args := []string{"-y", "-i", r.cfg.Input, "-map", fmt.Sprintf("0:%d", r.src.video.Index)}
+	hasAudio := len(r.src.info.Audio()) > 0 && !r.opts.NoAudio
+	if hasAudio {
+		args = append(args, "-map", "0:a:0")
+	}
+	args = append(args, "-frames:v", "1", "-t", "0.5")
+	if r.opts.VideoCodec != "" {
+		args = append(args, "-c:v", r.opts.VideoCodec)
+	}
+	if r.opts.VideoFilter != "" {
+		args = append(args, "-vf", r.opts.VideoFilter)
+	}
+	args = append(args, r.opts.Video...)
+	if hasAudio {
+		if r.opts.AudioCodec != "" {
+			args = append(args, "-c:a", r.opts.AudioCodec)
+		}
+		args = append(args, r.opts.Audio...)
+	}
+	args = append(args, r.opts.Global...)
+	args = append(args, out)
+	encoders, err := media.Preflight(ctx, args)
+	if err != nil {
+		return fmt.Errorf("ffmpeg rejects these options for %s: %w", filepath.Base(r.cfg.Output), lastLine(err))
+	}
+	r.videoCodec = firstNonEmpty(r.opts.VideoCodec, encoders[0])
+	if hasAudio {
+		r.audioCodec = firstNonEmpty(r.opts.AudioCodec, encoders[1])
+	}
+	os.Remove(out)
+	return r.checkSubtitles(ctx)
+}
+
+// checkSubtitles decides how subtitle streams reach the output: copied when
+// the container takes them, converted to mov_text for MP4-like containers,
+// dropped with a warning otherwise.
+func (r *run) checkSubtitles(ctx context.Context) error {
+	subs := r.src.info.Subtitles()
+	if len(subs) == 0 || r.opts.NoSubtitles {
+		return nil
+	}
+	out := filepath.Join(r.temp, "subcheck"+filepath.Ext(r.cfg.Output))
+	defer os.Remove(out)
+	tries := []string{"copy", "mov_text"}
+	if r.opts.SubCodec != "" {
+		tries = []string{r.opts.SubCodec}
+	}
+	var lastErr error
+	for _, codec := range tries {
+		args := []string{"-y", "-i", r.cfg.Input, "-map", "0:s", "-c:s", codec, "-t", "1"}
+		args = append(args, r.opts.Global...)
+		args = append(args, out)
+		if _, err := media.Preflight(ctx, args); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			lastErr = err
+			continue
+		}
+		for _, s := range subs {
+			r.subtitles = append(r.subtitles, s.Index)
+		}
+		r.subCodec = codec
+		return nil
+	}
+	if r.opts.SubCodec != "" {
+		return fmt.Errorf("subtitles as %s in %s: %w", r.opts.SubCodec, filepath.Base(r.cfg.Output), lastLine(lastErr))
+	}
+	r.warnf("dropping %d subtitle stream(s): the %s container does not take them (%v)", len(subs), filepath.Ext(r.cfg.Output), lastLine(lastErr))
+	return nil
+}
+
+// lastLine shortens a tool error to ffmpeg's own words.
+func lastLine(err error) error {
+	var te *media.ToolError
+	if errors.As(err, &te) && te.LastLine != "" {
+		return errors.New(te.LastLine)
+	}
+	return err
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

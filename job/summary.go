@@ -1,0 +1,48 @@
+package job
+
+// Summary is the machine-readable account of a finished job (--json).
+type Summary struct {
+	JobID          string           `json:"job_id"`
+	Executor       string           `json:"executor"`
+	Input          string           `json:"input"`
+	Output         string           `json:"output"`
+	VideoCodec     string           `json:"video_codec"`
+	AudioCodec     string           `json:"audio_codec,omitempty"`
+	Segments       int              `json:"segments"`
+	SourceFrames   int              `json:"source_frames"`
+	OutputFrames   int              `json:"output_frames"`
+	SourceDuration float64          `json:"source_duration"`
+	OutputDuration float64          `json:"output_duration"`
+	Audio          []AudioCheck     `json:"audio,omitempty"`
+	WallSeconds    float64          `json:"wall_seconds"`
+	SegmentTimings []SegmentSummary `json:"segment_timings"`
+	AudioTask      *TaskSummary     `json:"audio_task,omitempty"`
+	MergeTask      *TaskSummary     `json:"merge_task,omitempty"`
+	TempDir        string           `json:"temp_dir,omitempty"`
+}
+
+// SegmentSummary is one segment's account.
+type SegmentSummary struct {
+	Index        int     `json:"index"`
+	Frames       int     `json:"frames"`
+	StartSeconds float64 `json:"start_seconds"`
+	Seconds      float64 `json:"seconds"`
+	FPS          float64 `json:"fps"`
+	Node         string  `json:"node"`
+	Attempts     int     `json:"attempts"`
+}
+
+// TaskSummary is where a single task ran and for how long.
+type TaskSummary struct {
+	Node    string  `json:"node"`
+	Seconds float64 `json:"seconds"`
+}
+
+// AudioCheck compares one audio stream of the output with the source's.
+type AudioCheck struct {
+	SourceDuration float64 `json:"source_duration"`
+	OutputDuration float64 `json:"output_duration"`
+	// Offsets are the audio's start relative to the first video frame.
+	SourceOffset float64 `json:"source_offset"`
+	OutputOffset float64 `json:"output_offset"`
+}

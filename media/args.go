@@ -1,0 +1,127 @@
+package media
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// SegmentCommand describes one segment's encode.
+type SegmentCommand struct {
+	Input       string
+	VideoStream int      // absolute stream index in Input
+	TimeBase    Rational // of that stream
+	Seek        int64    // keyframe pts to seek to, or NoSeekPTS
+	StartPTS    int64
+	EndPTS      int64 // exclusive; ignored when Last
+	Last        bool
+	Filter      string   // the user's -vf, applied after the cut
+	Options     []string // the user's video options
+	Output      string
+}
+
+// NoSeekPTS as SegmentCommand.Seek decodes from the start of the file.
+const NoSeekPTS = int64(-1 << 63)
+
+// Args is the ffmpeg argument list for the segment. Timestamps are kept as
+// in the source (-copyts, no accurate-seek trimming) so that the trim filter
+// keeps exactly the frames whose pts fall in [StartPTS, EndPTS); the segment
+// is then rebased to start at 0.
+func (c SegmentCommand) Args() []string {
+	args := []string{"-y", "-copyts", "-noaccurate_seek", "-seek_timestamp", "1"}
+	if c.Seek != NoSeekPTS {
+		args = append(args, "-ss", c.TimeBase.SecondsArg(c.Seek))
+	}
+	trim := "trim=start_pts=" + strconv.FormatInt(c.StartPTS, 10)
+	if !c.Last {
+		trim += ":end_pts=" + strconv.FormatInt(c.EndPTS, 10)
+	}
+	chain := []string{"settb=expr=" + c.TimeBase.String(), trim, "setpts=PTS-STARTPTS"}
+	if c.Filter != "" {
+		chain = append(chain, c.Filter)
+	}
+	args = append(args,
+		"-i", c.Input,
+		"-map", "0:"+strconv.Itoa(c.VideoStream),
+		"-an", "-sn", "-dn",
+		"-vf", strings.Join(chain, ","),
+		"-fps_mode", "passthrough",
+	)
+	args = append(args, c.Options...)
+	return append(args, "-f", "nut", c.Output)
+}
+
+// AudioCommand encodes every audio stream of the whole input once.
+type AudioCommand struct {
+	Input   string
+	Options []string // the user's audio options, including the codec
+	Output  string
+}
+
+// Args is the ffmpeg argument list for the audio task.
+func (c AudioCommand) Args() []string {
+	args := []string{"-y", "-i", c.Input, "-map", "0:a", "-vn", "-sn", "-dn"}
+	args = append(args, c.Options...)
+	return append(args, "-f", "nut", c.Output)
+}
+
+// ConcatEntry is one segment file in a concat list.
+type ConcatEntry struct {
+	Path     string
+	Duration string // seconds, as ffmpeg parses durations
+}
+
+// ConcatList renders the concat demuxer's list file. Each entry's duration is
+// given explicitly so that joins fall exactly at the source's timestamps,
+// also for variable frame rate.
+func ConcatList(entries []ConcatEntry) string {
+	var b strings.Builder
+	b.WriteString("ffconcat version 1.0\n")
+	for _, e := range entries {
+		fmt.Fprintf(&b, "file '%s'\n", strings.ReplaceAll(e.Path, "'", `'\''`))
+		if e.Duration != "" {
+			fmt.Fprintf(&b, "duration %s\n", e.Duration)
+		}
+	}
+	return b.String()
+}
+
+// MergeCommand joins the segments, the audio and the source's subtitles and
+// metadata into the output, copying every stream.
+type MergeCommand struct {
+	List        string // concat list
+	VideoOffset string // seconds from the file's start to the first frame
+	Audio       string // encoded audio file, "" for none
+	Source      string // for subtitles, metadata and chapters
+	Subtitles   []int  // source stream indexes to copy
+	SubCodec    string // "copy" or a conversion such as "mov_text"
+	Options     []string
+	Output      string
+}
+
+// Args is the ffmpeg argument list for the merge.
+func (c MergeCommand) Args() []string {
+	args := []string{"-y", "-f", "concat", "-safe", "0"}
+	if c.VideoOffset != "" && c.VideoOffset != "0.000000" {
+		args = append(args, "-itsoffset", c.VideoOffset)
+	}
+	args = append(args, "-i", c.List)
+	maps := []string{"-map", "0:v:0"}
+	n := 1
+	if c.Audio != "" {
+		args = append(args, "-i", c.Audio)
+		maps = append(maps, "-map", strconv.Itoa(n)+":a")
+		n++
+	}
+	args = append(args, "-i", c.Source)
+	for _, s := range c.Subtitles {
+		maps = append(maps, "-map", fmt.Sprintf("%d:%d", n, s))
+	}
+	args = append(args, maps...)
+	args = append(args, "-map_metadata", strconv.Itoa(n), "-map_chapters", strconv.Itoa(n), "-c", "copy")
+	if len(c.Subtitles) > 0 && c.SubCodec != "" {
+		args = append(args, "-c:s", c.SubCodec)
+	}
+	args = append(args, c.Options...)
+	return append(args, c.Output)
+}

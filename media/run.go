@@ -1,0 +1,185 @@
+package media
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// ToolError is a failed ffmpeg or ffprobe run: which tool, its exit status
+// and the last line it printed on stderr, which is almost always the cause.
+type ToolError struct {
+	Tool     string
+	ExitCode int
+	LastLine string
+	Err      error
+}
+
+func (e *ToolError) Error() string {
+	msg := fmt.Sprintf("%s exited %d", e.Tool, e.ExitCode)
+	if e.ExitCode < 0 {
+		msg = fmt.Sprintf("%s: %v", e.Tool, e.Err)
+	}
+	if e.LastLine != "" {
+		msg += ": " + e.LastLine
+	}
+	return msg
+}
+
+func (e *ToolError) Unwrap() error { return e.Err }
+
+// runTool runs a tool to completion and returns its stdout.
+func runTool(ctx context.Context, tool string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, tool, args...)
+	var stdout bytes.Buffer
+	tail := &tailWriter{max: 20}
+	cmd.Stdout = &stdout
+	cmd.Stderr = tail
+	if err := cmd.Run(); err != nil {
+		return nil, toolError(ctx, tool, err, tail)
+	}
+	return stdout.Bytes(), nil
+}
+
+func toolError(ctx context.Context, tool string, err error, tail *tailWriter) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	te := &ToolError{Tool: tool, ExitCode: -1, Err: err, LastLine: tail.Last()}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		te.ExitCode = ee.ExitCode()
+	}
+	return te
+}
+
+// Progress is one report of a running ffmpeg (from -progress).
+type Progress struct {
+	Frame int64
+	FPS   float64
+	Done  bool
+}
+
+// RunFFmpeg runs ffmpeg with args (no shell). When onProgress is non-nil,
+// ffmpeg's -progress reports are parsed from stdout and passed to it.
+func RunFFmpeg(ctx context.Context, args []string, onProgress func(Progress)) error {
+	full := append([]string{"-nostdin", "-hide_banner", "-nostats", "-v", "error"}, args...)
+	if onProgress != nil {
+		full = append([]string{"-progress", "pipe:1"}, full...)
+	}
+	cmd := exec.CommandContext(ctx, "ffmpeg", full...)
+	tail := &tailWriter{max: 20}
+	cmd.Stderr = tail
+	var wg sync.WaitGroup
+	if onProgress != nil {
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ParseProgress(out, onProgress)
+		}()
+	}
+	if err := cmd.Start(); err != nil {
+		return toolError(ctx, "ffmpeg", err, tail)
+	}
+	wg.Wait()
+	if err := cmd.Wait(); err != nil {
+		return toolError(ctx, "ffmpeg", err, tail)
+	}
+	return nil
+}
+
+// ParseProgress reads ffmpeg's -progress key=value blocks and calls fn at the
+// end of each block.
+func ParseProgress(r io.Reader, fn func(Progress)) {
+	sc := bufio.NewScanner(r)
+	var p Progress
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), "=")
+		if !ok {
+			continue
+		}
+		switch k {
+		case "frame":
+			p.Frame, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		case "fps":
+			p.FPS, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+		case "progress":
+			p.Done = v == "end"
+			fn(p)
+		}
+	}
+	_, _ = io.Copy(io.Discard, r)
+}
+
+// tailWriter keeps the last lines written to it.
+type tailWriter struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+	part  []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.part = append(t.part, p...)
+	for {
+		i := bytes.IndexAny(t.part, "\r\n")
+		if i < 0 {
+			break
+		}
+		if line := strings.TrimSpace(string(t.part[:i])); line != "" {
+			t.lines = append(t.lines, line)
+			if len(t.lines) > t.max {
+				t.lines = t.lines[len(t.lines)-t.max:]
+			}
+		}
+		t.part = t.part[i+1:]
+	}
+	return len(p), nil
+}
+
+// Last returns the most telling recent line: the last one, unless it is
+// ffmpeg's generic closing remark, in which case the line before it.
+func (t *tailWriter) Last() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := t.lines
+	if rest := strings.TrimSpace(string(t.part)); rest != "" {
+		lines = append(lines, rest)
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
+		if !isGenericRemark(lines[i]) || i == 0 {
+			return lines[i]
+		}
+	}
+	return ""
+}
+
+func isGenericRemark(line string) bool {
+	for _, g := range []string{
+		"Conversion failed!",
+		"Error splitting the argument list",
+		"Exiting normally",
+		"Error initializing output stream",
+		"Error while opening encoder",
+		"Could not write header for output file",
+		"Error opening output files",
+	} {
+		if strings.HasPrefix(line, g) {
+			return true
+		}
+	}
+	return false
+}
