@@ -6,30 +6,36 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"strings"
 )
 
 // Preflight runs a short ffmpeg encode with args and returns the encoder
 // ffmpeg chose for each output stream (by output stream index), read from
 // its "Stream mapping" report. An error carries ffmpeg's own last line.
 func Preflight(ctx context.Context, args []string) (map[int]string, error) {
-	full := append([]string{"-nostdin", "-hide_banner", "-nostats", "-v", "info"}, args...)
+	// level+info tags every line with its level, so that the error lines
+	// can be told from the informational ones the mapping needs.
+	full := append([]string{"-nostdin", "-hide_banner", "-nostats", "-v", "level+info"}, args...)
 	cmd := exec.CommandContext(ctx, "ffmpeg", full...)
 	var stderr bytes.Buffer
-	tail := &tailWriter{max: 20}
-	cmd.Stderr = multiWriter{&stderr, tail}
+	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, toolError(ctx, "ffmpeg", err, tail)
+		return nil, toolError(ctx, "ffmpeg", err, errorLines(stderr.String()))
 	}
 	return ParseStreamMapping(stderr.String()), nil
 }
 
-type multiWriter []interface{ Write([]byte) (int, error) }
-
-func (m multiWriter) Write(p []byte) (int, error) {
-	for _, w := range m {
-		w.Write(p)
+// errorLines keeps the lines ffmpeg tagged [error] or [fatal], without tags.
+func errorLines(stderr string) *tailWriter {
+	tail := &tailWriter{max: 20}
+	for _, line := range strings.Split(stderr, "\n") {
+		for _, tag := range []string{"[error] ", "[fatal] "} {
+			if i := strings.Index(line, tag); i >= 0 {
+				tail.Write([]byte(line[:i] + line[i+len(tag):] + "\n"))
+			}
+		}
 	}
-	return len(p), nil
+	return tail
 }
 
 // "Stream #0:1 -> #0:1 (aac (native) -> vorbis (libvorbis))"

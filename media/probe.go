@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // ErrNoVideo is returned for inputs without a video stream to segment.
@@ -70,6 +71,11 @@ func (i *Info) ofType(t string) []Stream {
 func Probe(ctx context.Context, path string) (*Info, error) {
 	out, err := runTool(ctx, "ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", "--", path)
 	if err != nil {
+		var te *ToolError
+		if errors.As(err, &te) {
+			// ffprobe starts its line with the path, which the caller names.
+			te.LastLine = strings.ReplaceAll(te.LastLine, path+": ", "")
+		}
 		return nil, err
 	}
 	info, err := ParseProbe(out)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,10 +162,24 @@ func (t *tailWriter) Last() string {
 	}
 	for i := len(lines) - 1; i >= 0; i-- {
 		if !isGenericRemark(lines[i]) || i == 0 {
-			return lines[i]
+			line := cleanLine(lines[i])
+			// "Invalid data found" says little alone; the line before it
+			// usually says what was wrong ("moov atom not found").
+			if strings.HasSuffix(line, "Invalid data found when processing input") && i > 0 {
+				line = cleanLine(lines[i-1]) + "; " + line
+			}
+			return line
 		}
 	}
 	return ""
+}
+
+// "[mov,mp4,m4a,3gp,3g2,mj2 @ 0x55a98bb2e880] moov atom not found"
+var contextPrefix = regexp.MustCompile(`^\[([^\]@]+?) @ 0x[0-9a-f]+\] `)
+
+// cleanLine drops the pointer from ffmpeg's "[component @ 0x...]" prefix.
+func cleanLine(line string) string {
+	return contextPrefix.ReplaceAllString(line, "$1: ")
 }
 
 func isGenericRemark(line string) bool {

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"math"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswarm/dswarm/internal/testmedia"
+)
+
+// framePSNR returns the PSNR (dB, averaged over planes) of every frame of
+// a against the same frame of b, matched by position, not timestamp.
+func framePSNR(t *testing.T, a, b string) []float64 {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", a, "-i", b, "-lavfi",
+		"[0:v:0]setpts=N/TB[a];[1:v:0]setpts=N/TB[b];[a][b]psnr=stats_file=-", "-f", "null", "-").Output()
+	require.NoError(t, err)
+	var ps []float64
+	for _, line := range strings.Split(string(out), "\n") {
+		for _, field := range strings.Fields(line) {
+			v, ok := strings.CutPrefix(field, "psnr_avg:")
+			if !ok {
+				continue
+			}
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsInf(p, 1) {
+				p = 100 // identical frame
+			}
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// decodedFrames counts the frames a full decode of path yields.
+func decodedFrames(t *testing.T, path string) int {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
+		"-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path).Output()
+	require.NoError(t, err)
+	n, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	require.NoError(t, err)
+	return n
+}
+
+// TestLossyJoins encodes with lossy codecs and checks frame count, sync, and
+// that no frame at a join is visibly worse than its neighbours.
+func TestLossyJoins(t *testing.T) {
+	src := testmedia.Generate(t, testmedia.Lossy)
+	srcFrames := decodedFrames(t, src)
+	for _, tc := range []struct {
+		name string
+		opts []string
+	}{
+		{"libx264 crf 23", []string{"-c:v", "libx264", "-crf", "23", "-preset", "veryfast"}},
+		{"mpeg4 1M", []string{"-c:v", "mpeg4", "-b:v", "1M"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out.mp4")
+			args := append([]string{"--local", "--json", "-q", "--segment-duration", "2s", src, "-o", out}, tc.opts...)
+			code, stdout, stderr := transcode(t, args...)
+			require.Equal(t, 0, code, stderr)
+			sum := summaryOf(t, stdout)
+			require.GreaterOrEqual(t, sum.Segments, 4)
+
+			assert.Equal(t, srcFrames, decodedFrames(t, out), "decoded frame count")
+			assertInSync(t, src, out)
+
+			psnr := framePSNR(t, out, src)
+			require.Len(t, psnr, srcFrames)
+			isJoin := map[int]bool{}
+			start := 0
+			var joins []int
+			for _, seg := range sum.SegmentTimings[:len(sum.SegmentTimings)-1] {
+				start += seg.Frames
+				joins = append(joins, start)
+				isJoin[start-1], isJoin[start] = true, true
+			}
+			// A join frame must not dip more than 3 dB below its neighbours.
+			// The neighbours are averaged per side and the lower side is
+			// used: ABR rate control restarts in each segment, so quality
+			// may step up after a join; a step is not a glitch, a dip is.
+			sideMean := func(from, to int) (float64, bool) {
+				var sum float64
+				var n int
+				for k := from; k <= to; k++ {
+					if k >= 0 && k < len(psnr) && !isJoin[k] {
+						sum += psnr[k]
+						n++
+					}
+				}
+				return sum / float64(max(n, 1)), n > 0
+			}
+			worstStep := 0.0
+			for _, j := range joins {
+				before, okB := sideMean(j-5, j-2)
+				after, okA := sideMean(j+1, j+4)
+				require.True(t, okB && okA)
+				worstStep = math.Max(worstStep, math.Abs(after-before))
+				for _, f := range []int{j - 1, j} {
+					ref := math.Min(before, after)
+					assert.GreaterOrEqualf(t, psnr[f], ref-3, "frame %d at the join before frame %d: %.2f dB, neighbours %.2f/%.2f dB", f, j, psnr[f], before, after)
+				}
+			}
+			t.Logf("%s: largest quality step across a join %.2f dB", tc.name, worstStep)
+			t.Logf("%s: %d segments, mean PSNR %.2f dB", tc.name, sum.Segments, mean(psnr))
+		})
+	}
+}
+
+func mean(v []float64) float64 {
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}

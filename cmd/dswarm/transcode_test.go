@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswarm/dswarm/internal/testmedia"
+	"github.com/dswarm/dswarm/job"
+)
+
+// transcode runs the CLI in-process and returns its exit code, stdout and stderr.
+func transcode(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"transcode"}, args...), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+func summaryOf(t *testing.T, stdout string) job.Summary {
+	t.Helper()
+	var s job.Summary
+	require.NoError(t, json.Unmarshal([]byte(stdout), &s), "summary: %s", stdout)
+	return s
+}
+
+func pixFmt(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=pix_fmt", "-of", "csv=p=0", path).Output()
+	require.NoError(t, err)
+	return strings.TrimSpace(string(out))
+}
+
+// TestLosslessExact encodes hard inputs with FFV1 through segments and checks
+// that the decoded frames are the source's, bit for bit, in order.
+func TestLosslessExact(t *testing.T) {
+	for _, spec := range []testmedia.Spec{
+		testmedia.H264Pyramid, testmedia.HEVC, testmedia.MPEG2OpenGOP, testmedia.VFR,
+		testmedia.SingleKeyframe, testmedia.MJPEG, testmedia.NoAudio, testmedia.TwoAudio,
+		testmedia.AudioFirst,
+	} {
+		t.Run(spec.Name, func(t *testing.T) {
+			src := testmedia.Generate(t, spec)
+			out := filepath.Join(t.TempDir(), "out.mkv")
+			code, stdout, stderr := transcode(t, "--local", "--json", "-q", "--segment-duration", "1s", src, "-o", out, "-c:v", "ffv1")
+			require.Equal(t, 0, code, "stderr: %s", stderr)
+			sum := summaryOf(t, stdout)
+			assert.GreaterOrEqual(t, sum.Segments, 3, "the input should be cut into several segments")
+
+			want := testmedia.FrameHashes(t, src, pixFmt(t, out))
+			got := testmedia.FrameHashes(t, out, "")
+			require.NotEmpty(t, want)
+			require.Equal(t, len(want), len(got), "frame count")
+			for i := range want {
+				require.Equalf(t, want[i], got[i], "frame %d differs", i)
+			}
+			assertInSync(t, src, out)
+			assert.Equal(t, len(want), sum.OutputFrames)
+			assert.Equal(t, len(want), sum.SourceFrames)
+			entries, err := os.ReadDir(filepath.Dir(out))
+			require.NoError(t, err)
+			assert.Len(t, entries, 1, "only the output is left beside it")
+		})
+	}
+}
+
+// startTimes returns each stream's start_time by type, as ffprobe reports it.
+func startTimes(t *testing.T, path string) (video float64, audio []float64) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "csv=p=0", path).Output()
+	require.NoError(t, err)
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) < 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[1], 64)
+		require.NoError(t, err, line)
+		switch f[0] {
+		case "video":
+			video = v
+		case "audio":
+			audio = append(audio, v)
+		}
+	}
+	return video, audio
+}
+
+// assertInSync checks, independently of dswarm's own verification, that
+// every audio stream starts as far from the video in the output as in the
+// source (within 50 ms).
+func assertInSync(t *testing.T, src, out string) {
+	t.Helper()
+	sv, sa := startTimes(t, src)
+	ov, oa := startTimes(t, out)
+	require.Len(t, oa, len(sa), "audio streams")
+	for i := range sa {
+		assert.InDeltaf(t, sa[i]-sv, oa[i]-ov, 0.05, "audio %d offset from video", i)
+	}
+}
