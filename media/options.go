@@ -134,6 +134,7 @@ func set(names ...string) map[string]bool {
 // segmented path cannot honour exactly or that would touch other files.
 func ParseOptions(args []string) (Options, error) {
 	var o Options
+	videoCodecOption := "" // the option that set the video codec, for errors
 	for i := 0; i < len(args); i++ {
 		tok := args[i]
 		if len(tok) < 2 || tok[0] != '-' {
@@ -173,8 +174,12 @@ func ParseOptions(args []string) (Options, error) {
 		}
 		switch {
 		case base == "c" || base == "codec" || base == "vcodec" || base == "acodec" || base == "scodec":
+			before := o.VideoCodec
 			if err := o.setCodec(tok, base, kind, val); err != nil {
 				return o, err
+			}
+			if o.VideoCodec != before {
+				videoCodecOption = tok
 			}
 		case base == "vf" || (base == "filter" && kind == "v"):
 			if o.VideoFilter != "" {
@@ -201,6 +206,10 @@ func ParseOptions(args []string) (Options, error) {
 			return o, &OptionError{Option: tok, Reason: "unknown stream specifier " + spec}
 		}
 	}
+	// Checked at the end: "-c copy -c:v libx264" copies audio only.
+	if o.VideoCodec == "copy" {
+		return o, &OptionError{Option: videoCodecOption, Reason: "video stream copy cannot be cut frame-exactly; dswarm is for transcoding (use ffmpeg -c copy to remux)"}
+	}
 	return o, nil
 }
 
@@ -216,9 +225,6 @@ func (o *Options) setCodec(tok, base, kind, val string) error {
 		o.VideoCodec, o.AudioCodec = val, val
 	default:
 		return &OptionError{Option: tok, Reason: "unknown stream specifier"}
-	}
-	if o.VideoCodec == "copy" {
-		return &OptionError{Option: tok, Reason: "video stream copy cannot be cut frame-exactly; dswarm is for transcoding (use ffmpeg -c copy to remux)"}
 	}
 	return nil
 }
@@ -259,6 +265,7 @@ func filterNames(chain string) []string {
 			part = strings.TrimSpace(part[end+1:])
 		}
 		name, _, _ := strings.Cut(part, "=")
+		name, _, _ = strings.Cut(name, "[") // output labels: "yadif[out]"
 		name, _, _ = strings.Cut(name, "@") // instance names
 		if name = strings.TrimSpace(name); name != "" {
 			names = append(names, name)
@@ -267,7 +274,7 @@ func filterNames(chain string) []string {
 	return names
 }
 
-// splitUnquoted splits s at any of seps outside single quotes and brackets,
+// splitUnquoted splits s at any of seps outside single quotes,
 // honouring backslash escapes, as ffmpeg's filter parser does.
 func splitUnquoted(s, seps string) []string {
 	var parts []string

@@ -68,13 +68,27 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return 2
 	}
+	var ffArgs, inputArg []string
+	if fs.NArg() > 0 {
+		inputArg = fs.Args()[:1]
+		var own []string
+		var err error
+		ffArgs, own, err = splitTrailingFlags(fs, fs.Args()[1:])
+		if err == nil {
+			err = fs.Parse(own)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "dswarm transcode: %v\n", err)
+			return 2
+		}
+	}
 	if showHelp {
 		fs.SetOutput(stdout)
 		fmt.Fprint(stdout, transcodeUsage)
 		fs.PrintDefaults()
 		return 0
 	}
-	if fs.NArg() < 1 {
+	if len(inputArg) == 0 {
 		fmt.Fprintln(stderr, "dswarm transcode: missing INPUT (see dswarm transcode --help)")
 		return 2
 	}
@@ -82,15 +96,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "dswarm transcode: only --local is available in this build; the Swarm executor is not there yet")
 		return 2
 	}
-	cfg.Input = fs.Arg(0)
-	ffArgs, own, err := splitTrailingFlags(fs, fs.Args()[1:])
-	if err == nil {
-		err = fs.Parse(own)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "dswarm transcode: %v\n", err)
-		return 2
-	}
+	cfg.Input = inputArg[0]
 	cfg.FFmpegArgs = ffArgs
 	cfg.Workers = workers
 	cfg.SegmentDuration = segDur
