@@ -253,6 +253,12 @@ func (r *run) checkSubtitles(ctx context.Context) error {
 			lastErr = err
 			continue
 		}
+		// Some muxers take any stream but store it as opaque data (MPEG-TS
+		// with SubRip): only subtitles that read back as subtitles count.
+		if info, err := media.Probe(ctx, out); err != nil || len(info.Subtitles()) != len(subs) {
+			lastErr = fmt.Errorf("they would be stored as data streams, not subtitles")
+			continue
+		}
 		for _, s := range subs {
 			r.subtitles = append(r.subtitles, s.Index)
 		}
