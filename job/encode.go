@@ -28,7 +28,7 @@ func (r *run) encode(ctx context.Context) error {
 	r.framesDone = make([]atomic.Int64, len(r.segs))
 	r.segResults = make([]SegmentSummary, len(r.segs))
 	r.mu.Lock()
-	r.status = Status{Phase: "encode", Segments: len(r.segs), Frames: int64(len(r.src.frames))}
+	r.status = Status{Phase: "encode", Segments: len(r.segs), Frames: int64(r.out.Frames())}
 	r.mu.Unlock()
 
 	var wg sync.WaitGroup
@@ -110,8 +110,9 @@ func (r *run) encodeAudio(ctx context.Context) error {
 // failed ffmpeg is retried up to maxAttempts, avoiding nodes that failed.
 func (r *run) encodeSegment(ctx context.Context, i int) error {
 	seg := r.segs[i]
+	want := r.out.Spans[i].Frames
 	sum := &r.segResults[i]
-	*sum = SegmentSummary{Index: i, Frames: seg.Count, StartSeconds: r.src.video.TimeBase.Seconds(seg.StartPTS - r.src.frames[0].PTS)}
+	*sum = SegmentSummary{Index: i, Frames: want, StartSeconds: r.out.seconds(r.out.Spans[i].TrimStart)}
 	seek := seg.Seek
 	var avoid []string
 	var lastErr error
@@ -144,18 +145,18 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
 			continue
 		}
-		if got == seg.Count {
-			r.framesDone[i].Store(int64(seg.Count))
+		if got == want {
+			r.framesDone[i].Store(int64(want))
 			if sum.Seconds > 0 {
-				sum.FPS = float64(seg.Count) / sum.Seconds
+				sum.FPS = float64(want) / sum.Seconds
 			}
 			r.mu.Lock()
 			r.status.SegmentsDone++
 			r.mu.Unlock()
 			return nil
 		}
-		lastErr = fmt.Errorf("segment %d on node %s: encoded %d frames, planned %d", i, nodeName(res.Node), got, seg.Count)
-		if got < seg.Count && seek != scheduler.NoSeek {
+		lastErr = fmt.Errorf("segment %d on node %s: encoded %d frames, planned %d", i, nodeName(res.Node), got, want)
+		if got < want && seek != scheduler.NoSeek {
 			seek = seg.FallbackSeek // decode from further back
 		}
 	}
@@ -175,9 +176,10 @@ func (r *run) segmentCommand(seg scheduler.Segment, seek int64) media.SegmentCom
 		VideoStream: r.src.video.Index,
 		TimeBase:    r.src.video.TimeBase,
 		Seek:        seek,
-		StartPTS:    seg.StartPTS,
-		EndPTS:      seg.EndPTS,
+		StartPTS:    r.out.Spans[seg.Index].TrimStart,
+		EndPTS:      r.out.Spans[seg.Index].TrimEnd,
 		Last:        seg.Last,
+		FrameRate:   r.opts.FrameRate,
 		Filter:      r.opts.VideoFilter,
 		Options:     opts,
 		Output:      r.segmentPath(seg.Index),

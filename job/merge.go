@@ -13,15 +13,15 @@ import (
 // subtitles and metadata into the partial output file.
 func (r *run) merge(ctx context.Context) error {
 	r.setPhase("merge")
-	tb := r.src.video.TimeBase
-	first := r.segs[0].StartPTS
+	tb := r.out.TimeBase
+	first := r.out.Spans[0].TrimStart
 	entries := make([]media.ConcatEntry, len(r.segs))
-	for i, s := range r.segs {
+	for i, s := range r.out.Spans {
 		entries[i] = media.ConcatEntry{Path: r.segmentPath(i)}
-		if !s.Last {
+		if i+1 < len(r.out.Spans) {
 			// Durations from rounded absolute times, so rounding never
 			// accumulates along the joins.
-			entries[i].Duration = media.FormatMicros(tb.Micros(s.EndPTS-first) - tb.Micros(s.StartPTS-first))
+			entries[i].Duration = media.FormatMicros(tb.Micros(s.TrimEnd-first) - tb.Micros(s.TrimStart-first))
 		}
 	}
 	list := filepath.Join(r.temp, "segments.ffconcat")
@@ -31,7 +31,7 @@ func (r *run) merge(ctx context.Context) error {
 	// The audio task's timestamps start at the file's start time, like
 	// ffmpeg's own; offset the video by as much as its first frame comes
 	// after that, so that sync is kept when audio starts before video.
-	offset := tb.Micros(first) - int64(r.src.info.StartTime*1e6+0.5)
+	offset := r.out.TimeBase.Micros(first) - int64(r.src.info.StartTime*1e6+0.5)
 	cmd := media.MergeCommand{
 		List:        list,
 		VideoOffset: media.FormatMicros(max(offset, 0)),

@@ -78,6 +78,13 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		return nil, fmt.Errorf("plan %s: %w", cfg.Input, err)
 	}
 	r.segs = segs
+	var rate media.Rational
+	if opts.FrameRate != "" {
+		if rate, err = parseRate(opts.FrameRate); err != nil {
+			return nil, err
+		}
+	}
+	r.out = planOutput(segs, src.video.TimeBase, rate)
 	if err := r.preflight(ctx); err != nil {
 		return nil, err
 	}
@@ -148,6 +155,7 @@ type run struct {
 	start   time.Time
 	src     *source
 	segs    []scheduler.Segment
+	out     outputPlan
 
 	videoCodec  string // encoder or codec name every segment uses
 	audioCodec  string
@@ -200,6 +208,9 @@ func (r *run) preflight(ctx context.Context) error {
 		args = append(args, "-map", "0:a:0")
 	}
 	args = append(args, "-frames:v", "1", "-t", "0.5")
+	if r.opts.FrameRate != "" {
+		args = append(args, "-r", r.opts.FrameRate)
+	}
 	if r.opts.VideoCodec != "" {
 		args = append(args, "-c:v", r.opts.VideoCodec)
 	}

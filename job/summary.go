@@ -10,6 +10,8 @@ type Summary struct {
 	AudioCodec     string           `json:"audio_codec,omitempty"`
 	Segments       int              `json:"segments"`
 	SourceFrames   int              `json:"source_frames"`
+	ExpectedFrames int              `json:"expected_frames"` // source frames, as changed by -r
+	FrameRate      string           `json:"frame_rate,omitempty"`
 	OutputFrames   int              `json:"output_frames"`
 	SourceDuration float64          `json:"source_duration"`
 	OutputDuration float64          `json:"output_duration"`

@@ -148,17 +148,16 @@ func (r *run) verify(ctx context.Context) (*Summary, error) {
 	if r.opts.NoAudio {
 		src.Audio = nil
 	}
-	// The source's video extent comes from its frames, which skip packets
-	// the decoder discards.
-	tb := r.src.video.TimeBase
-	frames := r.src.frames
-	first := frames[0].PTS
-	end := r.segs[len(r.segs)-1].EndPTS
-	src.Video = StreamFacts{Start: tb.Seconds(first), Duration: tb.Seconds(end - first), Packets: len(frames)}
-	exp := Expect{Frames: len(frames), FrameDuration: tb.Seconds(end-first) / float64(len(frames))}
-	for _, s := range r.segs {
-		exp.SegmentStarts = append(exp.SegmentStarts, tb.Seconds(s.StartPTS-first))
-		exp.SegmentFrames = append(exp.SegmentFrames, s.Count)
+	// The source's video extent comes from the output plan: its frames
+	// (which skip packets the decoder discards), or the slots of -r.
+	p := r.out
+	first, end := p.Spans[0].TrimStart, p.Spans[len(p.Spans)-1].TrimEnd
+	dur := p.TimeBase.Seconds(end - first)
+	src.Video = StreamFacts{Start: r.src.video.TimeBase.Seconds(r.segs[0].StartPTS), Duration: dur, Packets: p.Frames()}
+	exp := Expect{Frames: p.Frames(), FrameDuration: dur / float64(p.Frames())}
+	for _, s := range p.Spans {
+		exp.SegmentStarts = append(exp.SegmentStarts, p.seconds(s.TrimStart))
+		exp.SegmentFrames = append(exp.SegmentFrames, s.Frames)
 	}
 	audio, err := Check(src, out, exp)
 	if err != nil {
@@ -172,7 +171,9 @@ func (r *run) verify(ctx context.Context) (*Summary, error) {
 		VideoCodec:     r.videoCodec,
 		AudioCodec:     r.audioCodec,
 		Segments:       len(r.segs),
-		SourceFrames:   len(frames),
+		SourceFrames:   len(r.src.frames),
+		ExpectedFrames: p.Frames(),
+		FrameRate:      r.opts.FrameRate,
 		OutputFrames:   out.Video.Packets,
 		SourceDuration: src.Video.Duration,
 		OutputDuration: out.Video.Duration,

@@ -12,12 +12,15 @@ type SegmentCommand struct {
 	VideoStream int      // absolute stream index in Input
 	TimeBase    Rational // of that stream
 	Seek        int64    // keyframe pts to seek to, or NoSeekPTS
-	StartPTS    int64
-	EndPTS      int64 // exclusive; ignored when Last
-	Last        bool
-	Filter      string   // the user's -vf, applied after the cut
-	Options     []string // the user's video options
-	Output      string
+	// StartPTS and EndPTS (exclusive, ignored when Last) bound the frames
+	// kept: source timestamps, or with FrameRate, output frame slots.
+	StartPTS  int64
+	EndPTS    int64
+	Last      bool
+	FrameRate string   // "" keeps the source's timestamps
+	Filter    string   // the user's -vf, applied after the cut
+	Options   []string // the user's video options
+	Output    string
 }
 
 // NoSeekPTS as SegmentCommand.Seek decodes from the start of the file.
@@ -36,7 +39,13 @@ func (c SegmentCommand) Args() []string {
 	if !c.Last {
 		trim += ":end_pts=" + strconv.FormatInt(c.EndPTS, 10)
 	}
-	chain := []string{"settb=expr=" + c.TimeBase.String(), trim, "setpts=PTS-STARTPTS"}
+	chain := []string{"settb=expr=" + c.TimeBase.String()}
+	if c.FrameRate != "" {
+		// On absolute timestamps, so that every segment lands on the same
+		// grid of output slots as a whole-file conversion.
+		chain = append(chain, "fps=fps="+c.FrameRate)
+	}
+	chain = append(chain, trim, "setpts=PTS-STARTPTS")
 	if c.Filter != "" {
 		chain = append(chain, c.Filter)
 	}

@@ -73,7 +73,6 @@ var refused = map[string]string{
 	"async":                 "dswarm keeps the source's timing itself",
 	"vn":                    "dswarm transcodes video; use ffmpeg directly for audio-only output",
 	"timelimit":             "a time limit cannot be split across segments",
-	"r":                     "frame-rate conversion is not supported yet",
 	"shortest":              "dswarm keeps every stream whole",
 }
 
@@ -190,6 +189,8 @@ func ParseOptions(args []string) (Options, error) {
 			o.Audio = append(o.Audio, "-af", val)
 		case base == "filter":
 			return o, &OptionError{Option: tok, Reason: "give it a stream type: -filter:v or -filter:a"}
+		case base == "r" && (kind == "" || kind == "v"):
+			o.FrameRate = val
 		case base == "strict":
 			o.Video = append(o.Video, tok, val)
 			o.Audio = append(o.Audio, tok, val)

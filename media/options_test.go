@@ -140,8 +140,6 @@ func TestParseOptionsRefused(t *testing.T) {
 		{"t", []string{"-t", "5"}, "-t", "trimming is not supported yet"},
 		{"to", []string{"-to", "20"}, "-to", "trimming is not supported yet"},
 		{"pass", []string{"-pass", "1"}, "-pass", "two-pass encoding"},
-		{"r", []string{"-r", "30"}, "-r", "frame-rate conversion is not supported yet"},
-		{"r with a stream type", []string{"-r:v", "30"}, "-r:v", "frame-rate conversion is not supported yet"},
 		{"vn", []string{"-vn"}, "-vn", "dswarm transcodes video"},
 		{"shortest", []string{"-shortest"}, "-shortest", "keeps every stream whole"},
 		{"another input", []string{"-i", "other.mp4"}, "-i", "inputs are given once"},
@@ -188,6 +186,19 @@ func TestParseOptionsRefused(t *testing.T) {
 			assert.Equal(t, "option "+oe.Option+": "+oe.Reason, err.Error())
 		})
 	}
+}
+
+// TestParseOptionsFrameRate: -r and -r:v set the output frame rate, which
+// the segments apply through the fps filter.
+func TestParseOptionsFrameRate(t *testing.T) {
+	for _, args := range [][]string{{"-r", "30000/1001"}, {"-r:v", "30000/1001"}} {
+		got, err := ParseOptions(args)
+		require.NoError(t, err)
+		assert.Equal(t, "30000/1001", got.FrameRate)
+		assert.Empty(t, got.Video)
+	}
+	_, err := ParseOptions([]string{"-r:a", "48000"})
+	require.NoError(t, err, "-r:a is not a video rate")
 }
 
 // TestParseOptionsCopyThenVideoCodec: in ffmpeg "-c copy -c:v libx264" copies

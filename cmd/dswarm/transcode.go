@@ -29,8 +29,9 @@ Everything after INPUT goes to ffmpeg as output options, for example:
   dswarm transcode --local movie.mp4 -o movie.mkv -c:v ffv1 -c:a flac
 
 Options that cannot be applied per segment exactly are refused with the
-reason: -filter_complex, -map, -ss/-t/-to, -r, time-dependent filters (fade,
-select, ...) and anything that reads or writes other files.
+reason: -filter_complex, -map, -ss/-t/-to, time-dependent filters (fade,
+select, ...) and anything that reads or writes other files. -r R is applied
+as ffmpeg's fps filter would on the whole file, frame for frame.
 
 Flags:
 `

@@ -107,3 +107,48 @@ func assertInSync(t *testing.T, src, out string) {
 		assert.InDeltaf(t, sa[i]-sv, oa[i]-ov, 0.05, "audio %d offset from video", i)
 	}
 }
+
+// fpsHashes decodes path through ffmpeg's fps filter: the reference for -r.
+func fpsHashes(t *testing.T, path, rate, pixFmt string) []string {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-vf", "fps=fps="+rate,
+		"-fps_mode", "passthrough", "-pix_fmt", pixFmt, "-f", "framemd5", "-").Output()
+	require.NoError(t, err)
+	var hashes []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, ",")
+		hashes = append(hashes, strings.TrimSpace(f[len(f)-1]))
+	}
+	return hashes
+}
+
+// TestFrameRateChange checks -r against a whole-file fps filter: the same
+// frames, in order, also when frames are dropped or repeated across joins.
+func TestFrameRateChange(t *testing.T) {
+	for _, tc := range []struct {
+		spec testmedia.Spec
+		rate string
+	}{
+		{testmedia.H264Pyramid, "15"},
+		{testmedia.VFR, "30000/1001"},
+		{testmedia.SingleKeyframe, "40"},
+	} {
+		t.Run(tc.spec.Name+" at "+tc.rate, func(t *testing.T) {
+			src := testmedia.Generate(t, tc.spec)
+			out := filepath.Join(t.TempDir(), "out.mkv")
+			code, stdout, stderr := transcode(t, "--local", "--json", "-q", "--segment-duration", "1s", src, "-o", out, "-c:v", "ffv1", "-r", tc.rate)
+			require.Equal(t, 0, code, "stderr: %s", stderr)
+			sum := summaryOf(t, stdout)
+			assert.GreaterOrEqual(t, sum.Segments, 3)
+			want := fpsHashes(t, src, tc.rate, pixFmt(t, out))
+			got := testmedia.FrameHashes(t, out, "")
+			require.Equal(t, len(want), len(got), "frame count")
+			assert.Equal(t, want, got)
+			assert.Equal(t, len(want), sum.ExpectedFrames)
+			assertInSync(t, src, out)
+		})
+	}
+}
