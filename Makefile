@@ -28,25 +28,36 @@ fmt:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
 
-# A sample transcode, end to end.
+# A sample transcode, end to end: a generated 20 s 720p clip with audio.
+DEMO_SRC := .demo/sample.mp4
 demo: build
-	./scripts/demo.sh
+	@mkdir -p .demo
+	@test -f $(DEMO_SRC) || ffmpeg -nostdin -v error -f lavfi -i testsrc2=s=1280x720:r=30:d=20 \
+		-f lavfi -i sine=f=440:d=20 -c:v libx264 -preset ultrafast -g 60 -c:a aac $(DEMO_SRC)
+	./$(BIN) transcode --local --overwrite --segment-duration 4s $(DEMO_SRC) -o .demo/sample.x264.mp4 -c:v libx264 -crf 23 -preset veryfast
 
 # Static binary for the worker image (no Go image needed in Docker).
 bin/dswarm-linux-%:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$* $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/dswarm
 
+# The local base image, made with debootstrap (no registry to pull it from).
 base-image:
 	./images/base-image.sh
 
-images: bin/dswarm-linux-$(ARCH)
+# The binaries are rebuilt on every call (-B; go build is incremental): their
+# pattern rule has no prerequisites, so an old binary would otherwise be packed.
+images:
+	$(MAKE) -B bin/dswarm-linux-$(ARCH)
 	./images/build.sh $(ARCH) $(IMAGE)
 
-images-multiarch: bin/dswarm-linux-amd64 bin/dswarm-linux-arm64 bin/dswarm-linux-arm
+# amd64, arm64 and arm/v7 (GOARM=7) in one manifest, pushed to IMAGE's registry.
+images-multiarch:
+	$(MAKE) -B bin/dswarm-linux-amd64 bin/dswarm-linux-arm64 bin/dswarm-linux-arm
 	./images/build-multiarch.sh $(IMAGE)
 
+# A three-node swarm in containers; settings for clients land in .cluster/env.
 cluster-up: images
-	./test/cluster/up.sh
+	DSWARM_IMAGE=$(IMAGE) ./test/cluster/up.sh
 
 cluster-down:
 	./test/cluster/down.sh
@@ -55,4 +66,4 @@ e2e:
 	@echo "e2e: the swarm tests arrive with the swarm executor"
 
 clean:
-	rm -rf bin .cluster
+	rm -rf bin .cluster .demo
