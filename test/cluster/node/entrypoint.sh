@@ -1,0 +1,46 @@
+#!/bin/sh
+# Starts dockerd as the node container's main process. Extra arguments go to
+# dockerd (up.sh adds --host=tcp://0.0.0.0:2375 on the manager).
+#
+# DIND_STORAGE_DRIVER picks the storage driver; by default overlay2 where the
+# kernel lets this container mount overlay, else vfs (slow: every container
+# gets a full copy of its image).
+set -eu
+
+driver=${DIND_STORAGE_DRIVER:-}
+if [ -z "$driver" ]; then
+  probe=/var/lib/docker/.overlay-probe
+  mkdir -p "$probe/lower" "$probe/upper" "$probe/work" "$probe/merged"
+  if mount -t overlay overlay \
+    -o "lowerdir=$probe/lower,upperdir=$probe/upper,workdir=$probe/work" "$probe/merged" 2>/dev/null; then
+    umount "$probe/merged"
+    driver=overlay2
+  else
+    echo "dind: overlay mounts fail here; using the vfs storage driver" >&2
+    driver=vfs
+  fi
+  rm -rf "$probe"
+fi
+
+# cgroup v1 with the machine's /sys/fs/cgroup mounted in: without a parent,
+# the inner containers' cgroups would sit at the machine's root, outside this
+# node's cgroup, so limits such as --cpus on the node would not reach them.
+parent=
+if [ -f /sys/fs/cgroup/cpu/tasks ]; then
+  own=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ { print $3 }' /proc/self/cgroup)
+  if [ -n "$own" ] && [ "$own" != / ] && [ -d "/sys/fs/cgroup/cpu$own" ]; then
+    parent="--cgroup-parent=$own/dind"
+  fi
+fi
+
+# Match the node network's MTU so inner bridges do not send oversized frames.
+mtu=$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)
+
+rm -f /var/run/docker.pid
+# shellcheck disable=SC2086 # $parent is empty or one word
+exec dockerd \
+  --host=unix:///var/run/docker.sock \
+  --storage-driver="$driver" \
+  --mtu="$mtu" \
+  $parent \
+  "$@"
