@@ -9,16 +9,23 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
 // Config is one transcode job as the user asked for it.
 type Config struct {
+	// JobID names the job's files and services; "" = a new random one.
+	JobID  string
 	Input  string
 	Output string // "" = next to the input, as NAME.dswarm.EXT
 	// TempDir holds segment files; "" = the output's directory, so that the
 	// final rename never crosses filesystems.
-	TempDir         string
+	TempDir string
+	// PartialDir is where the merge writes the output before it is verified
+	// and moved into place; "" = the output's directory (an atomic rename).
+	// Swarm jobs set it to the shared storage, where the merge task can write.
+	PartialDir      string
 	Workers         int
 	SegmentDuration time.Duration
 	FFmpegArgs      []string // output options, as given after INPUT
@@ -78,9 +85,11 @@ func (c *Config) normalize() error {
 		return fmt.Errorf("output %s is the input; choose another -o", c.Output)
 	}
 	c.Input, c.Output = in, out
-	if c.TempDir != "" {
-		if c.TempDir, err = filepath.Abs(c.TempDir); err != nil {
-			return err
+	for _, d := range []*string{&c.TempDir, &c.PartialDir} {
+		if *d != "" {
+			if *d, err = filepath.Abs(*d); err != nil {
+				return err
+			}
 		}
 	}
 	if filepath.Ext(out) == "" {
@@ -89,9 +98,9 @@ func (c *Config) normalize() error {
 	return nil
 }
 
-// newJobID returns a short random id: timestamps to the second collide
+// NewJobID returns a short random id: timestamps to the second collide
 // when two jobs start together.
-func newJobID() string {
+func NewJobID() string {
 	b := make([]byte, 4)
 	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand does not fail on Linux
@@ -118,9 +127,9 @@ func checkInput(path string) error {
 	return nil
 }
 
-// prepareOutput checks that the output may be written and returns the path
-// of the partial file the merge writes before the final rename.
-func prepareOutput(output, id string, overwrite bool) (string, error) {
+// prepareOutput checks that the output may be written and creates the
+// partial file the merge writes before the final move.
+func prepareOutput(output, partialDir, id string, overwrite bool) (string, error) {
 	if _, err := os.Stat(output); err == nil && !overwrite {
 		return "", fmt.Errorf("output %s already exists (pass --overwrite or -y to replace it)", output)
 	}
@@ -132,13 +141,61 @@ func prepareOutput(output, id string, overwrite bool) (string, error) {
 	if !st.IsDir() {
 		return "", fmt.Errorf("output directory %s: not a directory", dir)
 	}
-	partial := filepath.Join(dir, ".dswarm-"+id+"-"+filepath.Base(output))
-	f, err := os.OpenFile(partial, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	name := ".dswarm-" + id + "-" + filepath.Base(output)
+	probe := filepath.Join(dir, name)
+	f, err := os.OpenFile(probe, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return "", fmt.Errorf("output directory %s is not writable: %w", dir, unwrapPath(err))
 	}
 	f.Close()
+	if partialDir == "" || partialDir == dir {
+		return probe, nil
+	}
+	os.Remove(probe)
+	partial := filepath.Join(partialDir, name)
+	f, err = os.OpenFile(partial, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("partial output in %s: %w", partialDir, unwrapPath(err))
+	}
+	f.Close()
 	return partial, nil
+}
+
+// moveFile renames src to dst; across filesystems it copies into a hidden
+// file beside dst and renames that, so dst is never seen half-written.
+func moveFile(src, dst string) error {
+	err := os.Rename(src, dst)
+	if err == nil || !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".dswarm-move-*"+filepath.Ext(dst))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(tmp, in); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Remove(src)
 }
 
 // unwrapPath drops the *PathError wrapper whose path the message already names.

@@ -45,7 +45,7 @@ func (r *run) encode(ctx context.Context) error {
 	}
 
 	queue := make(chan int)
-	for w := 0; w < min(r.cfg.Workers, len(r.segs)); w++ {
+	for w := 0; w < min(r.workers, len(r.segs)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -96,7 +96,7 @@ func (r *run) encodeAudio(ctx context.Context) error {
 		opts = append([]string{"-c:a", r.audioCodec}, opts...)
 	}
 	cmd := media.AudioCommand{Input: r.cfg.Input, Options: opts, Output: r.audioFile}
-	res, err := r.exec.Run(ctx, Task{Name: "audio", Role: RoleAudio, Segment: -1, Attempt: 1, Args: cmd.Args()})
+	res, err := r.exec.Run(ctx, Task{JobID: r.id, Name: "audio", Role: RoleAudio, Segment: -1, Attempt: 1, Args: cmd.Args()})
 	if err != nil {
 		return fmt.Errorf("audio on %s: %w", nodeName(res.Node), err)
 	}
@@ -119,6 +119,7 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		r.framesDone[i].Store(0)
 		task := Task{
+			JobID:   r.id,
 			Name:    fmt.Sprintf("seg-%03d", i),
 			Role:    RoleSegment,
 			Segment: i,

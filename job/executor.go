@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dswarm/dswarm/media"
+	"github.com/dswarm/dswarm/scheduler"
 )
 
 // Role says what a task does.
@@ -19,6 +20,7 @@ const (
 
 // Task is one ffmpeg run of a job.
 type Task struct {
+	JobID   string
 	Name    string // e.g. "seg-007"
 	Role    Role
 	Segment int // segment index, -1 for other roles
@@ -44,6 +46,13 @@ type Executor interface {
 	Run(ctx context.Context, t Task) (TaskResult, error)
 	// Name identifies the executor in summaries ("local", "swarm").
 	Name() string
+}
+
+// Placer is an Executor that places segments on nodes itself. The runner
+// gives it the plan before any segment runs, and lets as many segment tasks
+// be in flight as Place returns; the executor throttles per node.
+type Placer interface {
+	Place(jobID string, segs []scheduler.Segment) (concurrency int, err error)
 }
 
 // Local runs tasks as ffmpeg processes on this machine.

@@ -17,7 +17,9 @@ func (r *run) merge(ctx context.Context) error {
 	first := r.out.Spans[0].TrimStart
 	entries := make([]media.ConcatEntry, len(r.segs))
 	for i, s := range r.out.Spans {
-		entries[i] = media.ConcatEntry{Path: r.segmentPath(i)}
+		// Relative to the list, which sits beside the segments: the merge
+		// may run where the storage has another path.
+		entries[i] = media.ConcatEntry{Path: filepath.Base(r.segmentPath(i))}
 		if i+1 < len(r.out.Spans) {
 			// Durations from rounded absolute times, so rounding never
 			// accumulates along the joins.
@@ -44,7 +46,7 @@ func (r *run) merge(ctx context.Context) error {
 	if r.audioFile != "" {
 		cmd.Audio = r.audioFile
 	}
-	res, err := r.exec.Run(ctx, Task{Name: "merge", Role: RoleMerge, Segment: -1, Attempt: 1, Args: cmd.Args()})
+	res, err := r.exec.Run(ctx, Task{JobID: r.id, Name: "merge", Role: RoleMerge, Segment: -1, Attempt: 1, Args: cmd.Args()})
 	if err != nil {
 		return fmt.Errorf("merge on node %s: %w", nodeName(res.Node), err)
 	}

@@ -41,8 +41,11 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 	}
 	cfg.Overwrite = cfg.Overwrite || opts.Overwrite
 
-	id := newJobID()
-	partial, err := prepareOutput(cfg.Output, id, cfg.Overwrite)
+	id := cfg.JobID
+	if id == "" {
+		id = NewJobID()
+	}
+	partial, err := prepareOutput(cfg.Output, cfg.PartialDir, id, cfg.Overwrite)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +88,12 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		}
 	}
 	r.out = planOutput(segs, src.video.TimeBase, rate)
+	r.workers = cfg.Workers
+	if p, ok := exec.(Placer); ok {
+		if r.workers, err = p.Place(id, segs); err != nil {
+			return nil, fmt.Errorf("place segments: %w", err)
+		}
+	}
 	if err := r.preflight(ctx); err != nil {
 		return nil, err
 	}
@@ -98,7 +107,7 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Rename(partial, cfg.Output); err != nil {
+	if err := moveFile(partial, cfg.Output); err != nil {
 		return nil, fmt.Errorf("move %s into place: %w", cfg.Output, unwrapPath(err))
 	}
 	if !cfg.KeepTemp {
@@ -156,6 +165,7 @@ type run struct {
 	src     *source
 	segs    []scheduler.Segment
 	out     outputPlan
+	workers int
 
 	videoCodec  string // encoder or codec name every segment uses
 	audioCodec  string

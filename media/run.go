@@ -68,10 +68,23 @@ type Progress struct {
 	Done  bool
 }
 
+// FFmpegArgs is the full argument list dswarm runs ffmpeg with: quiet,
+// no stdin, errors only.
+func FFmpegArgs(args []string) []string {
+	return append([]string{"-nostdin", "-hide_banner", "-nostats", "-v", "error"}, args...)
+}
+
+// TellingLine picks the line of a tool's output that best tells why it
+// failed (see tailWriter.Last).
+func TellingLine(lines []string) string {
+	t := &tailWriter{max: len(lines) + 1, lines: lines}
+	return t.Last()
+}
+
 // RunFFmpeg runs ffmpeg with args (no shell). When onProgress is non-nil,
 // ffmpeg's -progress reports are parsed from stdout and passed to it.
 func RunFFmpeg(ctx context.Context, args []string, onProgress func(Progress)) error {
-	full := append([]string{"-nostdin", "-hide_banner", "-nostats", "-v", "error"}, args...)
+	full := FFmpegArgs(args)
 	if onProgress != nil {
 		full = append([]string{"-progress", "pipe:1"}, full...)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -14,6 +15,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/nfs"
+	"github.com/dswarm/dswarm/scheduler"
+	"github.com/dswarm/dswarm/stack"
 )
 
 const transcodeUsage = `Usage: dswarm transcode [flags] INPUT [ffmpeg output options...]
@@ -43,6 +47,8 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var (
 		cfg      job.Config
 		local    bool
+		swarm    bool
+		sw       swarmFlags
 		asJSON   bool
 		quiet    bool
 		segDur   time.Duration
@@ -51,6 +57,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	)
 	fs.StringVarP(&cfg.Output, "output", "o", "", "output file (default: INPUT's name + .dswarm + INPUT's extension, beside it)")
 	fs.BoolVar(&local, "local", false, "run segments as local ffmpeg processes (needs no Docker)")
+	fs.BoolVar(&swarm, "swarm", false, "run segments, audio and merge as one-shot Docker Swarm services (from a manager node)")
 	fs.IntVarP(&workers, "workers", "w", runtime.NumCPU(), "segments encoded at once")
 	fs.DurationVar(&segDur, "segment-duration", 10*time.Second, "target length of a segment")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "where segment files go (default: the output's directory)")
@@ -59,6 +66,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.BoolVar(&asJSON, "json", false, "print a machine-readable summary on stdout at the end")
 	fs.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors (and the --json summary)")
 	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")
+	sw.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, transcodeUsage)
 		fs.PrintDefaults()
@@ -93,8 +101,8 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "dswarm transcode: missing INPUT (see dswarm transcode --help)")
 		return 2
 	}
-	if !local {
-		fmt.Fprintln(stderr, "dswarm transcode: only --local is available in this build; the Swarm executor is not there yet")
+	if local == swarm {
+		fmt.Fprintln(stderr, "dswarm transcode: choose one of --local (ffmpeg processes here) or --swarm (Swarm services)")
 		return 2
 	}
 	cfg.Input = inputArg[0]
@@ -109,8 +117,14 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		bar = newProgressBar(stderr)
 		cfg.Progress = bar.update
 	}
-	host, _ := os.Hostname()
-	sum, err := job.Run(ctx, cfg, job.Local{Hostname: host})
+	var sum *job.Summary
+	var err error
+	if swarm {
+		sum, err = runSwarm(ctx, cfg, &sw, stderr)
+	} else {
+		host, _ := os.Hostname()
+		sum, err = job.Run(ctx, cfg, job.Local{Hostname: host})
+	}
 	if bar != nil {
 		bar.finish()
 	}
@@ -161,4 +175,58 @@ func splitTrailingFlags(fs *pflag.FlagSet, args []string) (ffmpeg, own []string,
 		}
 	}
 	return ffmpeg, own, nil
+}
+
+// runSwarm runs a job on the swarm: the input goes onto the shared storage,
+// every task becomes a one-shot service, and every service of the job is
+// removed at the end, whatever happened.
+func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Writer) (*job.Summary, error) {
+	cli, _, feas, err := sw.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	if len(feas.Nodes) == 0 {
+		return nil, fmt.Errorf("%w: %s", scheduler.ErrNoFeasibleNode, feas.Explain())
+	}
+	mounts, err := sw.mounts()
+	if err != nil {
+		return nil, err
+	}
+	layout := nfs.Layout{Root: sw.storage}
+	if err := layout.Check(ctx); err != nil {
+		return nil, err
+	}
+	cfg.JobID = job.NewJobID()
+	if cfg.Output == "" {
+		cfg.Output = job.DefaultOutput(cfg.Input)
+	}
+	input, cleanup, err := stageInput(cfg.Input, sw.storage, cfg.JobID, cfg.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	cfg.Input = input
+	cfg.TempDir = layout.Tmp()
+	cfg.PartialDir = layout.Download()
+	root, err := filepath.Abs(sw.storage)
+	if err != nil {
+		return nil, err
+	}
+	exec := &stack.Executor{
+		Engine:   cli,
+		Image:    sw.image,
+		Nodes:    feas.Nodes,
+		Mounts:   mounts,
+		HostRoot: root,
+		NodeRoot: sw.nodeStorage,
+	}
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := stack.RemoveJob(rctx, cli, cfg.JobID); err != nil {
+			fmt.Fprintf(stderr, "dswarm: warning: %v\n", err)
+		}
+	}()
+	return job.Run(ctx, cfg, exec)
 }

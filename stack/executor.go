@@ -1,0 +1,316 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/media"
+	"github.com/dswarm/dswarm/scheduler"
+)
+
+// Executor runs a job's tasks as one-shot Swarm services. It places
+// segments itself (job.Placer): a plan by earliest estimated finish over the
+// nodes' weights, at most Slots tasks per node at once, and a retry goes to
+// another node than the one that failed.
+type Executor struct {
+	Engine Engine
+	Image  string
+	Nodes  []scheduler.Node // feasible nodes only
+	Mounts []mount.Mount
+	// HostRoot is where this machine sees the shared storage, NodeRoot where
+	// task containers see it; paths in task arguments are rewritten.
+	HostRoot, NodeRoot string
+	// Poll is how often task states are read (default 250ms).
+	Poll time.Duration
+	// PendingTimeout fails a task that Swarm has not started by then
+	// (default 2m): a node that lost the image or its storage.
+	PendingTimeout time.Duration
+
+	mu       sync.Mutex
+	assign   []int // segment -> node index
+	slots    []chan struct{}
+	lost     map[string]bool // node IDs whose tasks vanished with them
+	jobID    string
+	services map[string]bool // created and not yet removed
+}
+
+var _ job.Executor = (*Executor)(nil)
+var _ job.Placer = (*Executor)(nil)
+
+// Name implements job.Executor.
+func (x *Executor) Name() string { return "swarm" }
+
+// Place implements job.Placer: it plans which node runs which segment.
+func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
+	costs := make([]float64, len(segs))
+	for i, s := range segs {
+		costs[i] = float64(s.Count)
+	}
+	assign, err := scheduler.Assign(costs, x.Nodes)
+	if err != nil {
+		return 0, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.jobID = jobID
+	x.assign = assign
+	x.slots = make([]chan struct{}, len(x.Nodes))
+	for i, n := range x.Nodes {
+		x.slots[i] = make(chan struct{}, max(n.Slots, 1))
+	}
+	x.lost = map[string]bool{}
+	x.services = map[string]bool{}
+	// Every segment may be in flight at once: the per-node slots throttle.
+	return len(segs), nil
+}
+
+// pick chooses the node for a task: the planned one for a segment's first
+// attempt, else the heaviest node not avoided and not lost, preferring one
+// with a free slot.
+func (x *Executor) pick(t job.Task) (int, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	avoid := map[string]bool{}
+	for _, h := range t.Avoid {
+		avoid[h] = true
+	}
+	usable := func(i int) bool {
+		n := x.Nodes[i]
+		return !x.lost[n.ID] && !avoid[n.Hostname]
+	}
+	if t.Role == job.RoleSegment && t.Segment < len(x.assign) {
+		if i := x.assign[t.Segment]; usable(i) {
+			return i, nil
+		}
+	}
+	best := -1
+	score := func(i int) float64 {
+		free := float64(cap(x.slots[i]) - len(x.slots[i]))
+		return x.Nodes[i].Weight * (1 + free) // a free slot on a fast node first
+	}
+	for i := range x.Nodes {
+		if usable(i) && (best < 0 || score(i) > score(best)) {
+			best = i
+		}
+	}
+	if best < 0 {
+		// Every node was avoided: trying one again beats giving up.
+		for i := range x.Nodes {
+			if !x.lost[x.Nodes[i].ID] && (best < 0 || x.Nodes[i].Weight > x.Nodes[best].Weight) {
+				best = i
+			}
+		}
+	}
+	if best < 0 {
+		return 0, fmt.Errorf("%w: every node is down", scheduler.ErrNoFeasibleNode)
+	}
+	return best, nil
+}
+
+// Run implements job.Executor: create the service, wait for its task to end,
+// read its exit code and last log lines, remove the service.
+func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) {
+	if x.slots == nil {
+		if _, err := x.Place(t.JobID, nil); err != nil {
+			return job.TaskResult{}, err
+		}
+	}
+	ni, err := x.pick(t)
+	if err != nil {
+		return job.TaskResult{}, err
+	}
+	node := x.Nodes[ni]
+	res := job.TaskResult{Node: node.Hostname}
+	select {
+	case x.slots[ni] <- struct{}{}:
+	case <-ctx.Done():
+		return res, ctx.Err()
+	}
+	defer func() { <-x.slots[ni] }()
+
+	spec := ServiceSpec(TaskSpec{
+		JobID:    t.JobID,
+		Name:     t.Name,
+		Role:     string(t.Role),
+		Segment:  t.Segment,
+		Attempt:  t.Attempt,
+		Image:    x.Image,
+		Command:  append([]string{"ffmpeg"}, media.FFmpegArgs(x.rewrite(t.Args))...),
+		NodeID:   node.ID,
+		NodeArch: node.Arch,
+		Mounts:   x.Mounts,
+	})
+	res.Started = time.Now()
+	created, err := x.Engine.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{QueryRegistry: false})
+	if err != nil {
+		return res, fmt.Errorf("create service %s: %w", spec.Name, err)
+	}
+	x.track(created.ID, true)
+	defer func() {
+		// The job's context may be cancelled already: removal must still happen.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := x.Engine.ServiceRemove(rctx, created.ID); err == nil || isNotFound(err) {
+			x.track(created.ID, false)
+		}
+	}()
+	err = x.wait(ctx, created.ID, spec.Name, node)
+	res.Finished = time.Now()
+	return res, err
+}
+
+func (x *Executor) track(id string, on bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.services == nil {
+		x.services = map[string]bool{}
+	}
+	if on {
+		x.services[id] = true
+	} else {
+		delete(x.services, id)
+	}
+}
+
+// rewrite maps paths on this machine's view of the shared storage to the
+// task containers' view.
+func (x *Executor) rewrite(args []string) []string {
+	if x.HostRoot == "" || x.HostRoot == x.NodeRoot {
+		return args
+	}
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == x.HostRoot || strings.HasPrefix(a, x.HostRoot+"/") {
+			a = x.NodeRoot + strings.TrimPrefix(a, x.HostRoot)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+// wait polls the service's task until it reaches a final state.
+func (x *Executor) wait(ctx context.Context, serviceID, name string, node scheduler.Node) error {
+	poll := x.Poll
+	if poll <= 0 {
+		poll = 250 * time.Millisecond
+	}
+	pendingFor := x.PendingTimeout
+	if pendingFor <= 0 {
+		pendingFor = 2 * time.Minute
+	}
+	start := time.Now()
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
+	lastNodeCheck := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ticker.C:
+		}
+		// A stopped node's task stays "running" in Swarm's books for a
+		// while: the node's own state tells sooner.
+		if time.Since(lastNodeCheck) > 2*time.Second {
+			lastNodeCheck = time.Now()
+			if down, state := x.nodeDown(ctx, node.ID); down {
+				x.MarkLost(node.ID)
+				return fmt.Errorf("task %s: node %s is %s", name, node.Hostname, state)
+			}
+		}
+		tasks, err := x.Engine.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", serviceID))})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue // a manager hiccup; the next poll may answer
+		}
+		if len(tasks) == 0 {
+			if time.Since(start) > pendingFor {
+				return fmt.Errorf("service %s: no task created in %s", name, pendingFor)
+			}
+			continue
+		}
+		t := latest(tasks)
+		if done, err := x.outcome(ctx, t, name, node); done {
+			return err
+		}
+		if t.Status.State == swarm.TaskStatePending || t.Status.State == swarm.TaskStateNew ||
+			t.Status.State == swarm.TaskStateAssigned || t.Status.State == swarm.TaskStateAllocated {
+			if time.Since(start) > pendingFor {
+				return fmt.Errorf("service %s on node %s: not started after %s (%s)", name, node.Hostname, pendingFor, t.Status.Message)
+			}
+		}
+	}
+}
+
+// outcome reads a task's state: whether it is final, and its error.
+func (x *Executor) outcome(ctx context.Context, t swarm.Task, name string, node scheduler.Node) (bool, error) {
+	switch t.Status.State {
+	case swarm.TaskStateComplete:
+		return true, nil
+	case swarm.TaskStateFailed, swarm.TaskStateRejected:
+		code := -1
+		if cs := t.Status.ContainerStatus; cs != nil {
+			code = cs.ExitCode
+		}
+		msg := t.Status.Err
+		if lines := lastLogLines(ctx, x.Engine, t.ID, 20); len(lines) > 0 {
+			msg = media.TellingLine(lines)
+		}
+		if code >= 0 {
+			return true, &media.ToolError{Tool: "ffmpeg", ExitCode: code, LastLine: msg, Err: errors.New(string(t.Status.State))}
+		}
+		return true, fmt.Errorf("task %s: %s", t.Status.State, msg)
+	case swarm.TaskStateOrphaned, swarm.TaskStateShutdown, swarm.TaskStateRemove:
+		// The node went away with the task (or Swarm gave up on it).
+		x.mu.Lock()
+		x.lost[node.ID] = true
+		x.mu.Unlock()
+		return true, fmt.Errorf("task %s on node %s: %s (node lost?)", name, node.Hostname, t.Status.State)
+	}
+	return false, nil
+}
+
+// MarkLost records that a node is gone, so that no more tasks go to it.
+func (x *Executor) MarkLost(nodeID string) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.lost == nil {
+		x.lost = map[string]bool{}
+	}
+	x.lost[nodeID] = true
+}
+
+// nodeDown reports whether the node left the swarm or stopped answering.
+func (x *Executor) nodeDown(ctx context.Context, id string) (bool, string) {
+	nodes, err := x.Engine.NodeList(ctx, swarm.NodeListOptions{Filters: filters.NewArgs(filters.Arg("id", id))})
+	if err != nil {
+		return false, ""
+	}
+	for _, n := range nodes {
+		if n.ID == id {
+			st := n.Status.State
+			return st == swarm.NodeStateDown || st == swarm.NodeStateDisconnected, string(st)
+		}
+	}
+	return true, "gone"
+}
+
+func latest(tasks []swarm.Task) swarm.Task {
+	best := tasks[0]
+	for _, t := range tasks[1:] {
+		if t.Meta.CreatedAt.After(best.Meta.CreatedAt) {
+			best = t
+		}
+	}
+	return best
+}

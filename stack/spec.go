@@ -1,0 +1,88 @@
+package stack
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/swarm"
+)
+
+// Labels dswarm puts on its services, so that `docker service ls` and the
+// Swarm visualizer show what runs where, and so that a job's services can
+// all be found and removed.
+const (
+	LabelJob     = "dswarm.job"
+	LabelRole    = "dswarm.role"
+	LabelSegment = "dswarm.segment"
+	LabelAttempt = "dswarm.attempt"
+	// LabelWeight is the node label with the node's relative speed.
+	LabelWeight = "dswarm.weight"
+	// LabelSlots is the node label with how many tasks it runs at once.
+	LabelSlots = "dswarm.slots"
+)
+
+// TaskSpec is one one-shot task: a command in the worker image, pinned to a
+// node, with the shared storage mounted.
+type TaskSpec struct {
+	JobID    string
+	Name     string // "seg-007", "audio", "merge", "storage-check"
+	Role     string
+	Segment  int // -1 for tasks that are not segments
+	Attempt  int
+	Image    string
+	Command  []string
+	NodeID   string
+	NodeArch string // uname name; becomes a node.platform.arch constraint
+	Mounts   []mount.Mount
+	// Reservations make Swarm itself refuse to overcommit a node.
+	NanoCPUs    int64
+	MemoryBytes int64
+}
+
+// ServiceName is the readable name of a task's service, unique per attempt:
+// "dswarm-1a2b3c4d-seg-007-a2".
+func ServiceName(jobID, name string, attempt int) string {
+	return fmt.Sprintf("dswarm-%s-%s-a%d", jobID, name, attempt)
+}
+
+// ServiceSpec builds the replicated-job service for t: one task, run once,
+// never restarted by Swarm (retries are dswarm's, on another node).
+func ServiceSpec(t TaskSpec) swarm.ServiceSpec {
+	one := uint64(1)
+	labels := map[string]string{
+		LabelJob:     t.JobID,
+		LabelRole:    t.Role,
+		LabelAttempt: strconv.Itoa(t.Attempt),
+	}
+	if t.Segment >= 0 {
+		labels[LabelSegment] = strconv.Itoa(t.Segment)
+	}
+	var constraints []string
+	if t.NodeID != "" {
+		constraints = append(constraints, "node.id=="+t.NodeID)
+	}
+	if t.NodeArch != "" {
+		constraints = append(constraints, "node.platform.arch=="+t.NodeArch)
+	}
+	spec := swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: ServiceName(t.JobID, t.Name, t.Attempt), Labels: labels},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: &swarm.ContainerSpec{
+				Image:   t.Image,
+				Command: t.Command,
+				Labels:  labels,
+				Mounts:  t.Mounts,
+			},
+			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
+			Placement:     &swarm.Placement{Constraints: constraints},
+		},
+		Mode: swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}},
+	}
+	if t.NanoCPUs > 0 || t.MemoryBytes > 0 {
+		spec.TaskTemplate.Resources = &swarm.ResourceRequirements{
+			Reservations: &swarm.Resources{NanoCPUs: t.NanoCPUs, MemoryBytes: t.MemoryBytes},
+		}
+	}
+	return spec
+}
