@@ -25,6 +25,9 @@ type Task struct {
 	Role    Role
 	Segment int // segment index, -1 for other roles
 	Attempt int // 1-based
+	// Program is the tool to run: "" for ffmpeg, or "dswarm" for the
+	// checks that run dswarm itself on a node.
+	Program string
 	Args    []string
 	// Avoid lists nodes the task should not run on (earlier failed attempts).
 	Avoid []string

@@ -144,7 +144,7 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 		Segment:  t.Segment,
 		Attempt:  t.Attempt,
 		Image:    x.Image,
-		Command:  append([]string{"ffmpeg"}, media.FFmpegArgs(x.rewrite(t.Args))...),
+		Command:  command(t.Program, x.rewrite(t.Args)),
 		NodeID:   node.ID,
 		NodeArch: node.Arch,
 		Mounts:   x.Mounts,
@@ -166,6 +166,14 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 	err = x.wait(ctx, created.ID, spec.Name, node)
 	res.Finished = time.Now()
 	return res, err
+}
+
+// command is the container command of a task.
+func command(program string, args []string) []string {
+	if program == "" || program == "ffmpeg" {
+		return append([]string{"ffmpeg"}, media.FFmpegArgs(args)...)
+	}
+	return append([]string{program}, args...)
 }
 
 func (x *Executor) track(id string, on bool) {
@@ -266,7 +274,7 @@ func (x *Executor) outcome(ctx context.Context, t swarm.Task, name string, node 
 		if lines := lastLogLines(ctx, x.Engine, t.ID, 20); len(lines) > 0 {
 			msg = media.TellingLine(lines)
 		}
-		if code >= 0 {
+		if code >= 0 && t.Status.State == swarm.TaskStateFailed {
 			return true, &media.ToolError{Tool: "ffmpeg", ExitCode: code, LastLine: msg, Err: errors.New(string(t.Status.State))}
 		}
 		return true, fmt.Errorf("task %s: %s", t.Status.State, msg)

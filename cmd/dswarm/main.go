@@ -17,10 +17,16 @@ const usage = `dswarm: distributed FFmpeg transcoding on Docker Swarm
 
 Usage:
   dswarm transcode [flags] INPUT [ffmpeg output options...]
+  dswarm nodes [--json]
+  dswarm storage check [--json]
+  dswarm version
   dswarm help [command]
 
 Commands:
-  transcode   cut INPUT into segments, encode them in parallel, join them, verify the result
+  transcode   cut INPUT into segments, encode them in parallel (--local or --swarm), join, verify
+  nodes       list the swarm's nodes: arch, state, weight, slots, CPUs, memory, image present
+  storage     check that every node sees the same shared storage
+  version     print the version
 
 Run 'dswarm transcode --help' for the transcode flags.
 `
@@ -41,6 +47,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "transcode":
 		return transcodeCmd(ctx, args[1:], stdout, stderr)
+	case "nodes":
+		return nodesCmd(ctx, args[1:], stdout, stderr)
+	case "storage":
+		return storageCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, version)
+		return 0
 	case "help", "-h", "--help":
 		if len(args) > 1 && args[1] == "transcode" {
 			return transcodeCmd(ctx, []string{"--help"}, stdout, stderr)

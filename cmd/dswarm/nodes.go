@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/scheduler"
+	"github.com/dswarm/dswarm/stack"
+)
+
+// version is printed by `dswarm version`; the image check runs it on nodes.
+const version = "dswarm 0.1.0"
+
+// nodeReport is one row of `dswarm nodes`.
+type nodeReport struct {
+	Hostname     string  `json:"hostname"`
+	ID           string  `json:"id"`
+	Arch         string  `json:"arch"`
+	State        string  `json:"state"`
+	Availability string  `json:"availability"`
+	Weight       float64 `json:"weight"`
+	Slots        int     `json:"slots"`
+	CPUs         float64 `json:"cpus"`
+	Memory       int64   `json:"memory_bytes"`
+	Image        bool    `json:"image"`
+	ImageError   string  `json:"image_error,omitempty"`
+	Eligible     bool    `json:"eligible"`
+	Reason       string  `json:"reason,omitempty"`
+}
+
+func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("nodes", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sw swarmFlags
+	sw.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	noImage := fs.Bool("no-image-check", false, "skip running the image on every node")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: dswarm nodes [--json] [--no-image-check]\n\nLists the swarm's nodes as dswarm sees them: arch, state, weight (label dswarm.weight, else CPUs),\nslots (label dswarm.slots, else 1), and whether the worker image runs there (a one-shot service per node).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitForParse(err)
+	}
+	cli, nodes, _, err := sw.connect(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	defer cli.Close()
+	imageErr := map[string]error{}
+	if !*noImage {
+		imageErr = checkImage(ctx, cli, &sw, nodes)
+	}
+	for i := range nodes {
+		nodes[i].HasImage = *noImage || imageErr[nodes[i].Hostname] == nil
+	}
+	feas := scheduler.Feasible(nodes, nil)
+	rows := make([]nodeReport, 0, len(nodes))
+	for _, n := range nodes {
+		r := nodeReport{Hostname: n.Hostname, ID: n.ID, Arch: n.Arch, State: n.State, Availability: n.Availability,
+			Weight: n.Weight, Slots: n.Slots, CPUs: n.CPUs, Memory: n.Memory, Image: n.HasImage}
+		if err := imageErr[n.Hostname]; err != nil {
+			r.ImageError = err.Error()
+		}
+		r.Reason, r.Eligible = feas.Rejected[n.Hostname], feas.Rejected[n.Hostname] == ""
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].Hostname < rows[j].Hostname })
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rows); err != nil {
+			return fail(stderr, err)
+		}
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "HOSTNAME\tID\tARCH\tSTATE\tAVAILABILITY\tWEIGHT\tSLOTS\tCPUS\tMEMORY\tIMAGE\tELIGIBLE")
+	for _, r := range rows {
+		img, elig := "yes", "yes"
+		if !r.Image {
+			img = "no"
+		} else if *noImage {
+			img = "?"
+		}
+		if !r.Eligible {
+			elig = "no: " + r.Reason
+		}
+		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\t%g\t%d\t%g\t%s\t%s\t%s\n", r.Hostname, r.ID, r.Arch, r.State, r.Availability,
+			r.Weight, r.Slots, r.CPUs, stack.FormatMemory(r.Memory), img, elig)
+	}
+	tw.Flush()
+	return 0
+}
+
+// checkImage runs `dswarm version` from the worker image on every ready
+// node; a node without the image rejects the task.
+func checkImage(ctx context.Context, cli stack.Engine, sw *swarmFlags, nodes []scheduler.Node) map[string]error {
+	var ready []scheduler.Node
+	out := map[string]error{}
+	for _, n := range nodes {
+		if n.State == "ready" && n.Availability == "active" {
+			ready = append(ready, n)
+		} else {
+			out[n.Hostname] = fmt.Errorf("not checked: node is %s/%s", n.State, n.Availability)
+		}
+	}
+	id := job.NewJobID()
+	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()
+	x := &stack.Executor{Engine: cli, Image: sw.image}
+	for h, err := range stack.RunEverywhere(ctx, x, id, "image-check", "dswarm", ready, func(scheduler.Node) []string { return []string{"version"} }) {
+		out[h] = err
+	}
+	return out
+}
+
+func exitForParse(err error) int {
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
