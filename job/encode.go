@@ -96,9 +96,9 @@ func (r *run) encodeAudio(ctx context.Context) error {
 		opts = append([]string{"-c:a", r.audioCodec}, opts...)
 	}
 	cmd := media.AudioCommand{Input: r.cfg.Input, Options: opts, Output: r.audioFile}
-	res, err := r.exec.Run(ctx, Task{JobID: r.id, Name: "audio", Role: RoleAudio, Segment: -1, Attempt: 1, Args: cmd.Args()})
+	res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: "audio", Role: RoleAudio, Segment: -1, Args: cmd.Args()})
 	if err != nil {
-		return fmt.Errorf("audio on %s: %w", nodeName(res.Node), err)
+		return fmt.Errorf("audio: %w", err)
 	}
 	r.audioResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds()}
 	return nil
@@ -206,4 +206,20 @@ func nodeName(n string) string {
 		return "(none)"
 	}
 	return n
+}
+
+// runWithRetry runs a single task (audio, merge) up to maxAttempts times,
+// each retry avoiding the nodes that failed it.
+func (r *run) runWithRetry(ctx context.Context, t Task) (TaskResult, error) {
+	var res TaskResult
+	var err error
+	for t.Attempt = 1; t.Attempt <= maxAttempts; t.Attempt++ {
+		res, err = r.exec.Run(ctx, t)
+		if err == nil || ctx.Err() != nil {
+			return res, err
+		}
+		err = fmt.Errorf("on node %s: %w", nodeName(res.Node), err)
+		t.Avoid = append(t.Avoid, res.Node)
+	}
+	return res, err
 }

@@ -46,9 +46,9 @@ func (r *run) merge(ctx context.Context) error {
 	if r.audioFile != "" {
 		cmd.Audio = r.audioFile
 	}
-	res, err := r.exec.Run(ctx, Task{JobID: r.id, Name: "merge", Role: RoleMerge, Segment: -1, Attempt: 1, Args: cmd.Args()})
+	res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: "merge", Role: RoleMerge, Segment: -1, Args: cmd.Args()})
 	if err != nil {
-		return fmt.Errorf("merge on node %s: %w", nodeName(res.Node), err)
+		return fmt.Errorf("merge: %w", err)
 	}
 	r.mergeResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds()}
 	return nil

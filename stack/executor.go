@@ -124,18 +124,25 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 			return job.TaskResult{}, err
 		}
 	}
-	ni, err := x.pick(t)
-	if err != nil {
-		return job.TaskResult{}, err
-	}
-	node := x.Nodes[ni]
-	res := job.TaskResult{Node: node.Hostname}
-	select {
-	case x.slots[ni] <- struct{}{}:
-	case <-ctx.Done():
-		return res, ctx.Err()
+	var ni int
+	for {
+		var err error
+		if ni, err = x.pick(t); err != nil {
+			return job.TaskResult{}, err
+		}
+		select {
+		case x.slots[ni] <- struct{}{}:
+		case <-ctx.Done():
+			return job.TaskResult{Node: x.Nodes[ni].Hostname}, ctx.Err()
+		}
+		if !x.isLost(ni) {
+			break
+		}
+		<-x.slots[ni] // the node was lost while this task waited for it
 	}
 	defer func() { <-x.slots[ni] }()
+	node := x.Nodes[ni]
+	res := job.TaskResult{Node: node.Hostname}
 
 	spec := ServiceSpec(TaskSpec{
 		JobID:    t.JobID,
@@ -286,6 +293,12 @@ func (x *Executor) outcome(ctx context.Context, t swarm.Task, name string, node 
 		return true, fmt.Errorf("task %s on node %s: %s (node lost?)", name, node.Hostname, t.Status.State)
 	}
 	return false, nil
+}
+
+func (x *Executor) isLost(i int) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.lost[x.Nodes[i].ID]
 }
 
 // MarkLost records that a node is gone, so that no more tasks go to it.

@@ -76,16 +76,19 @@ func TestLosslessExact(t *testing.T) {
 // startTimes returns each stream's start_time by type, as ffprobe reports it.
 func startTimes(t *testing.T, path string) (video float64, audio []float64) {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "csv=p=0", path).Output()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_type,start_time", "-of", "json", path).Output()
 	require.NoError(t, err)
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		f := strings.Split(line, ",")
-		if len(f) < 2 {
-			continue
-		}
-		v, err := strconv.ParseFloat(f[1], 64)
-		require.NoError(t, err, line)
-		switch f[0] {
+	var probe struct {
+		Streams []struct {
+			Type  string `json:"codec_type"`
+			Start string `json:"start_time"`
+		} `json:"streams"`
+	}
+	require.NoError(t, json.Unmarshal(out, &probe))
+	for _, s := range probe.Streams {
+		v, err := strconv.ParseFloat(s.Start, 64)
+		require.NoError(t, err, "start_time of a %s stream", s.Type)
+		switch s.Type {
 		case "video":
 			video = v
 		case "audio":
