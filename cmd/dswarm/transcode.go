@@ -198,6 +198,9 @@ func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Wri
 		return nil, err
 	}
 	cfg.JobID = job.NewJobID()
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
 	if cfg.Output == "" {
 		cfg.Output = job.DefaultOutput(cfg.Input)
 	}

@@ -1,0 +1,173 @@
+//go:build e2e
+
+// Package e2e drives the real dswarm binary against a real multi-node swarm:
+// the docker-in-docker cluster of test/cluster (make e2e brings it up and
+// down). Without a swarm these tests fail; they never skip.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswarm/dswarm/internal/testmedia"
+	"github.com/dswarm/dswarm/job"
+)
+
+var (
+	bin     string // the dswarm binary under test
+	storage string // the shared storage as this machine sees it
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("DOCKER_HOST") == "" || os.Getenv("DSWARM_STORAGE_HOST") == "" {
+		fmt.Fprintln(os.Stderr, "e2e: no test swarm: source .cluster/env (make e2e does: it runs make cluster-up first)")
+		os.Exit(1)
+	}
+	if out, err := exec.Command("docker", "node", "ls").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: the swarm at %s does not answer: %v\n%s", os.Getenv("DOCKER_HOST"), err, out)
+		os.Exit(1)
+	}
+	bin, _ = filepath.Abs("../../bin/dswarm")
+	if v := os.Getenv("DSWARM_BIN"); v != "" {
+		bin = v
+	}
+	storage = os.Getenv("DSWARM_STORAGE_HOST")
+	os.Exit(m.Run())
+}
+
+// hostDocker runs docker against this machine's engine (the one that holds
+// the node containers), not the swarm manager.
+func hostDocker(t *testing.T, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("docker", args...)
+	cmd.Env = withoutEnv(os.Environ(), "DOCKER_HOST")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "docker %v: %s", args, out)
+	return strings.TrimSpace(string(out))
+}
+
+func withoutEnv(env []string, key string) []string {
+	var out []string
+	for _, e := range env {
+		if !strings.HasPrefix(e, key+"=") {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// dswarm runs the CLI and returns exit code, stdout, stderr.
+func dswarm(t *testing.T, ctx context.Context, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "run %s: %v", bin, err)
+		code = ee.ExitCode()
+	}
+	return code, stdout.String(), stderr.String()
+}
+
+func transcodeSwarm(t *testing.T, src, out string, segDur string, opts ...string) job.Summary {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	args := append([]string{"transcode", "--swarm", "--json", "-q", "--segment-duration", segDur, src, "-o", out}, opts...)
+	code, stdout, stderr := dswarm(t, ctx, args...)
+	require.Equal(t, 0, code, "stderr: %s", stderr)
+	var sum job.Summary
+	require.NoError(t, json.Unmarshal([]byte(stdout), &sum), stdout)
+	return sum
+}
+
+func assertFrameExact(t *testing.T, src, out string) {
+	t.Helper()
+	want := testmedia.FrameHashes(t, src, "")
+	got := testmedia.FrameHashes(t, out, "")
+	require.NotEmpty(t, want)
+	require.Equal(t, len(want), len(got), "frame count")
+	for i := range want {
+		require.Equalf(t, want[i], got[i], "frame %d differs", i)
+	}
+}
+
+// assertNoServices checks that no dswarm service outlived its job.
+func assertNoServices(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("docker", "service", "ls", "--filter", "label=dswarm.job", "-q").CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Empty(t, strings.TrimSpace(string(out)), "services left behind")
+}
+
+func nodeCounts(sum job.Summary) map[string]int {
+	counts := map[string]int{}
+	for _, s := range sum.SegmentTimings {
+		counts[s.Node]++
+	}
+	return counts
+}
+
+func TestNodesAndStorage(t *testing.T) {
+	ctx := context.Background()
+	code, stdout, stderr := dswarm(t, ctx, "nodes", "--json")
+	require.Equal(t, 0, code, stderr)
+	var nodes []struct {
+		Hostname string  `json:"hostname"`
+		Weight   float64 `json:"weight"`
+		Image    bool    `json:"image"`
+		Eligible bool    `json:"eligible"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &nodes))
+	require.Len(t, nodes, 3)
+	weights := map[string]float64{}
+	for _, n := range nodes {
+		weights[n.Hostname] = n.Weight
+		assert.True(t, n.Image, "image on %s", n.Hostname)
+		assert.True(t, n.Eligible, n.Hostname)
+	}
+	assert.Equal(t, map[string]float64{"dswarm-node1": 48, "dswarm-node2": 36, "dswarm-node3": 12}, weights)
+
+	code, stdout, stderr = dswarm(t, ctx, "storage", "check", "--json")
+	require.Equal(t, 0, code, stderr)
+	var res map[string]string
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	assert.Equal(t, map[string]string{"dswarm-node1": "ok", "dswarm-node2": "ok", "dswarm-node3": "ok"}, res)
+	assertNoServices(t)
+}
+
+// TestSwarmLossless proves frame-exactness through real services, and that
+// the weights steer placement: every node gets segments, heavier ones more.
+func TestSwarmLossless(t *testing.T) {
+	for _, spec := range []testmedia.Spec{testmedia.H264Pyramid, testmedia.MPEG2OpenGOP, testmedia.SingleKeyframe} {
+		t.Run(spec.Name, func(t *testing.T) {
+			src := testmedia.Generate(t, spec)
+			out := filepath.Join(t.TempDir(), "out.mkv")
+			sum := transcodeSwarm(t, src, out, "0.5s", "-c:v", "ffv1")
+			assertFrameExact(t, src, out)
+			assert.Equal(t, "swarm", sum.Executor)
+			counts := nodeCounts(sum)
+			t.Logf("%d segments by node: %v", sum.Segments, counts)
+			if sum.Segments >= 16 {
+				assert.Greater(t, counts["dswarm-node1"], counts["dswarm-node2"], "node1 (48) gets more than node2 (36)")
+				assert.Greater(t, counts["dswarm-node2"], counts["dswarm-node3"], "node2 (36) gets more than node3 (12)")
+				assert.Positive(t, counts["dswarm-node3"], "node3 gets some")
+			}
+			assertNoServices(t)
+		})
+	}
+}
