@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,7 +115,7 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 	sum := &r.segResults[i]
 	*sum = SegmentSummary{Index: i, Frames: want, StartSeconds: r.out.seconds(r.out.Spans[i].TrimStart)}
 	seek := seg.Seek
-	var avoid []string
+	var avoid, tried []string
 	var lastErr error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		r.framesDone[i].Store(0)
@@ -135,6 +136,7 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			return ctx.Err()
 		}
 		sum.Node, sum.Attempts = res.Node, attempt
+		tried = append(tried, nodeName(res.Node))
 		sum.Seconds = res.Finished.Sub(res.Started).Seconds()
 		if err != nil {
 			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
@@ -160,6 +162,9 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 		if got < want && seek != scheduler.NoSeek {
 			seek = seg.FallbackSeek // decode from further back
 		}
+	}
+	if len(tried) > 1 {
+		return fmt.Errorf("%w (tried %d times, on %s)", lastErr, len(tried), strings.Join(tried, ", "))
 	}
 	return lastErr
 }

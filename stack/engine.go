@@ -39,10 +39,16 @@ type Engine interface {
 	TaskLogs(ctx context.Context, taskID string, options container.LogsOptions) (io.ReadCloser, error)
 }
 
+// Conn is an open connection to a swarm manager.
+type Conn interface {
+	Engine
+	Close() error
+}
+
 // Connect opens the engine named by the environment (DOCKER_HOST, ...),
 // negotiates the API version and checks that it is a swarm manager with
 // job services.
-func Connect(ctx context.Context) (*client.Client, error) {
+func Connect(ctx context.Context) (Conn, error) {
 	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)

@@ -155,7 +155,7 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 		NodeID:   node.ID,
 		NodeArch: node.Arch,
 		Mounts:   x.Mounts,
-	})
+	}.reserve(t.Program, node))
 	res.Started = time.Now()
 	created, err := x.Engine.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{QueryRegistry: false})
 	if err != nil {

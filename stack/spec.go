@@ -6,6 +6,8 @@ import (
 
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/dswarm/dswarm/scheduler"
 )
 
 // Labels dswarm puts on its services, so that `docker service ls` and the
@@ -85,4 +87,24 @@ func ServiceSpec(t TaskSpec) swarm.ServiceSpec {
 		}
 	}
 	return spec
+}
+
+// TaskMemory is what an ffmpeg task reserves: enough for 1080p x264; Swarm
+// keeps a task pending rather than start it on a node without it.
+const TaskMemory = 256 << 20
+
+// reserve sets an ffmpeg task's reservations to the node's CPUs divided by
+// its slots, so that Swarm itself refuses to put more tasks on a node than
+// dswarm planned. The quick checks that run dswarm itself reserve nothing.
+func (t TaskSpec) reserve(program string, n scheduler.Node) TaskSpec {
+	if program != "" && program != "ffmpeg" {
+		return t
+	}
+	if n.CPUs > 0 {
+		t.NanoCPUs = int64(n.CPUs * 1e9 / float64(max(n.Slots, 1)))
+	}
+	if n.Memory <= 0 || n.Memory >= TaskMemory*int64(max(n.Slots, 1)) {
+		t.MemoryBytes = TaskMemory
+	}
+	return t
 }

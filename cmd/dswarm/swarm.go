@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/mount"
-	"github.com/docker/docker/client"
 	"github.com/spf13/pflag"
 
 	"github.com/dswarm/dswarm/nfs"
@@ -82,7 +81,7 @@ func (s *swarmFlags) mounts() ([]mount.Mount, error) {
 }
 
 // connect opens the swarm manager and lists the nodes that may run tasks.
-func (s *swarmFlags) connect(ctx context.Context) (*client.Client, []scheduler.Node, scheduler.Feasibility, error) {
+func (s *swarmFlags) connect(ctx context.Context) (stack.Conn, []scheduler.Node, scheduler.Feasibility, error) {
 	cli, err := stack.Connect(ctx)
 	if err != nil {
 		return nil, nil, scheduler.Feasibility{}, err

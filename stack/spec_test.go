@@ -1,0 +1,80 @@
+package stack
+
+import (
+	"testing"
+
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswarm/dswarm/scheduler"
+)
+
+func TestServiceSpec(t *testing.T) {
+	m := mount.Mount{Type: mount.TypeBind, Source: "/srv/dswarm", Target: "/srv/dswarm"}
+	spec := ServiceSpec(TaskSpec{
+		JobID: "1a2b3c4d", Name: "seg-007", Role: "segment", Segment: 7, Attempt: 2,
+		Image: "dswarm/worker:latest", Command: []string{"ffmpeg", "-i", "x"},
+		NodeID: "node-abc", NodeArch: "aarch64", Mounts: []mount.Mount{m},
+		NanoCPUs: 2e9, MemoryBytes: 256 << 20,
+	})
+	assert.Equal(t, "dswarm-1a2b3c4d-seg-007-a2", spec.Name)
+	want := map[string]string{LabelJob: "1a2b3c4d", LabelRole: "segment", LabelSegment: "7", LabelAttempt: "2"}
+	assert.Equal(t, want, spec.Labels)
+	assert.Equal(t, want, spec.TaskTemplate.ContainerSpec.Labels, "the containers carry the labels too")
+
+	require.NotNil(t, spec.Mode.ReplicatedJob, "a one-shot job, not a service that restarts")
+	assert.Nil(t, spec.Mode.Replicated)
+	assert.Equal(t, uint64(1), *spec.Mode.ReplicatedJob.MaxConcurrent)
+	assert.Equal(t, uint64(1), *spec.Mode.ReplicatedJob.TotalCompletions)
+	assert.Equal(t, swarm.RestartPolicyConditionNone, spec.TaskTemplate.RestartPolicy.Condition, "retries are dswarm's")
+
+	assert.Equal(t, []string{"node.id==node-abc", "node.platform.arch==aarch64"}, spec.TaskTemplate.Placement.Constraints)
+	assert.Equal(t, "dswarm/worker:latest", spec.TaskTemplate.ContainerSpec.Image)
+	assert.Equal(t, []string{"ffmpeg", "-i", "x"}, spec.TaskTemplate.ContainerSpec.Command)
+	assert.Equal(t, []mount.Mount{m}, spec.TaskTemplate.ContainerSpec.Mounts)
+	require.NotNil(t, spec.TaskTemplate.Resources)
+	assert.Equal(t, &swarm.Resources{NanoCPUs: 2e9, MemoryBytes: 256 << 20}, spec.TaskTemplate.Resources.Reservations)
+}
+
+func TestServiceSpecWithoutSegmentOrReservation(t *testing.T) {
+	spec := ServiceSpec(TaskSpec{JobID: "j", Name: "merge", Role: "merge", Segment: -1, Attempt: 1})
+	assert.NotContains(t, spec.Labels, LabelSegment)
+	assert.Nil(t, spec.TaskTemplate.Resources)
+	assert.Empty(t, spec.TaskTemplate.Placement.Constraints)
+}
+
+func TestReserve(t *testing.T) {
+	n := scheduler.Node{CPUs: 4, Slots: 2, Memory: 8 << 30}
+	r := TaskSpec{}.reserve("", n)
+	assert.Equal(t, int64(2e9), r.NanoCPUs, "the node's CPUs shared by its slots")
+	assert.Equal(t, int64(TaskMemory), r.MemoryBytes)
+	assert.Equal(t, TaskSpec{}, TaskSpec{}.reserve("dswarm", n), "checks reserve nothing")
+	small := TaskSpec{}.reserve("", scheduler.Node{CPUs: 1, Slots: 1, Memory: 128 << 20})
+	assert.Zero(t, small.MemoryBytes, "no memory reservation a node could never meet")
+}
+
+func TestNodeOf(t *testing.T) {
+	var n swarm.Node
+	n.ID = "id1"
+	n.Description.Hostname = "pi-2"
+	n.Description.Platform.Architecture = "armv7l"
+	n.Description.Resources.NanoCPUs = 4e9
+	n.Description.Resources.MemoryBytes = 1 << 30
+	n.Status.State = swarm.NodeStateReady
+	n.Spec.Availability = swarm.NodeAvailabilityDrain
+	got := NodeOf(n)
+	assert.Equal(t, scheduler.Node{ID: "id1", Hostname: "pi-2", Arch: "armv7l", State: "ready", Availability: "drain",
+		CPUs: 4, Memory: 1 << 30, Weight: 4, Slots: 1, HasImage: true}, got, "weight from the CPU count without a label")
+
+	n.Spec.Labels = map[string]string{LabelWeight: "36", LabelSlots: "3"}
+	got = NodeOf(n)
+	assert.Equal(t, 36.0, got.Weight)
+	assert.Equal(t, 3, got.Slots)
+
+	n.Spec.Labels = map[string]string{LabelWeight: "fast", LabelSlots: "-1"}
+	got = NodeOf(n)
+	assert.Equal(t, 4.0, got.Weight, "a bad label falls back to the CPU count")
+	assert.Equal(t, 1, got.Slots)
+}
