@@ -25,8 +25,12 @@ type Config struct {
 	// PartialDir is where the merge writes the output before it is verified
 	// and moved into place; "" = the output's directory (an atomic rename).
 	// Swarm jobs set it to the shared storage, where the merge task can write.
-	PartialDir      string
-	Workers         int
+	PartialDir string
+	Workers    int
+	// SegmentThreads, when positive, is the encoder's -threads for each
+	// segment unless the user gave one: with several encodes side by side
+	// on a machine, each using every core only adds contention.
+	SegmentThreads  int
 	SegmentDuration time.Duration
 	FFmpegArgs      []string // output options, as given after INPUT
 	KeepTemp        bool

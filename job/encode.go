@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,6 +175,9 @@ func (r *run) segmentCommand(seg scheduler.Segment, seek int64) media.SegmentCom
 	if r.videoCodec != "" {
 		opts = append([]string{"-c:v", r.videoCodec}, opts...)
 	}
+	if r.cfg.SegmentThreads > 0 && !hasOption(opts, "-threads") {
+		opts = append(opts, "-threads", strconv.Itoa(r.cfg.SegmentThreads))
+	}
 	if seek == scheduler.NoSeek {
 		seek = media.NoSeekPTS
 	}
@@ -227,4 +231,13 @@ func (r *run) runWithRetry(ctx context.Context, t Task) (TaskResult, error) {
 		t.Avoid = append(t.Avoid, res.Node)
 	}
 	return res, err
+}
+
+func hasOption(opts []string, name string) bool {
+	for _, o := range opts {
+		if o == name || strings.HasPrefix(o, name+":") {
+			return true
+		}
+	}
+	return false
 }

@@ -58,7 +58,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVarP(&cfg.Output, "output", "o", "", "output file (default: INPUT's name + .dswarm + INPUT's extension, beside it)")
 	fs.BoolVar(&local, "local", false, "run segments as local ffmpeg processes (needs no Docker)")
 	fs.BoolVar(&swarm, "swarm", false, "run segments, audio and merge as one-shot Docker Swarm services (from a manager node)")
-	fs.IntVarP(&workers, "workers", "w", runtime.NumCPU(), "segments encoded at once")
+	fs.IntVarP(&workers, "workers", "w", runtime.NumCPU(), "segments encoded at once (--local; each encoder gets CPUs/workers threads unless -threads is given)")
 	fs.DurationVar(&segDur, "segment-duration", 10*time.Second, "target length of a segment")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "where segment files go (default: the output's directory)")
 	fs.BoolVar(&cfg.KeepTemp, "keep-temp", false, "keep the segment files and lists after the job")
@@ -123,6 +123,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		sum, err = runSwarm(ctx, cfg, &sw, stderr)
 	} else {
 		host, _ := os.Hostname()
+		cfg.SegmentThreads = max(1, runtime.NumCPU()/max(workers, 1))
 		sum, err = job.Run(ctx, cfg, job.Local{Hostname: host})
 	}
 	if bar != nil {
