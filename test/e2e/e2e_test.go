@@ -171,3 +171,37 @@ func TestSwarmLossless(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelSwarmJob interrupts a swarm job (SIGINT, as Ctrl-C) and checks
+// that every service is removed and nothing is left on the storage or at
+// the output.
+func TestCancelSwarmJob(t *testing.T) {
+	src := testmedia.Generate(t, testmedia.SingleKeyframe)
+	outFile := filepath.Join(t.TempDir(), "out.mkv")
+	cmd := exec.Command(bin, "transcode", "--swarm", "-q", "--segment-duration", "0.4s", src, "-o", outFile, "-c:v", "ffv1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, _ := exec.Command("docker", "service", "ls", "--filter", "label=dswarm.role=segment", "-q").CombinedOutput()
+		if strings.TrimSpace(string(out)) != "" {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no segment service appeared")
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "stderr: %s", stderr.String())
+	assert.Equal(t, 130, ee.ExitCode(), stderr.String())
+	assertNoServices(t)
+	_, statErr := os.Stat(outFile)
+	assert.True(t, os.IsNotExist(statErr), "no output")
+	for _, d := range []string{"upload", "tmp", "download"} {
+		entries, err := os.ReadDir(filepath.Join(storage, d))
+		require.NoError(t, err)
+		assert.Empty(t, entries, "storage %s/ left behind", d)
+	}
+}
