@@ -111,23 +111,6 @@ func assertInSync(t *testing.T, src, out string) {
 	}
 }
 
-// fpsHashes decodes path through ffmpeg's fps filter: the reference for -r.
-func fpsHashes(t *testing.T, path, rate, pixFmt string) []string {
-	t.Helper()
-	out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-vf", "fps=fps="+rate,
-		"-fps_mode", "passthrough", "-pix_fmt", pixFmt, "-f", "framemd5", "-").Output()
-	require.NoError(t, err)
-	var hashes []string
-	for _, line := range strings.Split(string(out), "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Split(line, ",")
-		hashes = append(hashes, strings.TrimSpace(f[len(f)-1]))
-	}
-	return hashes
-}
-
 // TestFrameRateChange checks -r against a whole-file fps filter: the same
 // frames, in order, also when frames are dropped or repeated across joins.
 func TestFrameRateChange(t *testing.T) {
@@ -146,7 +129,7 @@ func TestFrameRateChange(t *testing.T) {
 			require.Equal(t, 0, code, "stderr: %s", stderr)
 			sum := summaryOf(t, stdout)
 			assert.GreaterOrEqual(t, sum.Segments, 3)
-			want := fpsHashes(t, src, tc.rate, pixFmt(t, out))
+			want := testmedia.FilteredFrameHashes(t, src, "fps=fps="+tc.rate, pixFmt(t, out))
 			got := testmedia.FrameHashes(t, out, "")
 			require.Equal(t, len(want), len(got), "frame count")
 			assert.Equal(t, want, got)

@@ -114,7 +114,17 @@ func SRTFile() string {
 // converts first, so that files of different pixel formats can be compared.
 func FrameHashes(tb testing.TB, path, pixFmt string) []string {
 	tb.Helper()
+	return FilteredFrameHashes(tb, path, "", pixFmt)
+}
+
+// FilteredFrameHashes is FrameHashes of the frames after the filter chain vf
+// (e.g. "fps=fps=15", the reference for a frame-rate change).
+func FilteredFrameHashes(tb testing.TB, path, vf, pixFmt string) []string {
+	tb.Helper()
 	args := []string{"-nostdin", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough"}
+	if vf != "" {
+		args = append(args, "-vf", vf)
+	}
 	if pixFmt != "" {
 		args = append(args, "-pix_fmt", pixFmt)
 	}
