@@ -1,0 +1,58 @@
+package scheduler
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFeasible(t *testing.T) {
+	ok := Node{ID: "1", Hostname: "ok", Arch: "x86_64", State: "ready", Availability: "active", Weight: 4, HasImage: true}
+	drained, down, paused, arm, noImage := ok, ok, ok, ok, ok
+	drained.Hostname, drained.Availability = "drained", "drain"
+	down.Hostname, down.State = "down", "down"
+	paused.Hostname, paused.Availability = "paused", "pause"
+	arm.Hostname, arm.Arch = "pi", "armv7l"
+	noImage.Hostname, noImage.HasImage = "bare", false
+
+	f := Feasible([]Node{ok, drained, down, paused, arm, noImage}, []string{"x86_64", "aarch64"})
+	require.Len(t, f.Nodes, 1)
+	assert.Equal(t, "ok", f.Nodes[0].Hostname)
+	assert.Equal(t, map[string]string{"drained": "drained", "down": "down", "paused": "paused", "pi": "wrong arch", "bare": "no image"}, f.Rejected)
+	assert.Equal(t, "down on 1; drained on 1; no image on 1; paused on 1; wrong arch on 1", f.Explain())
+
+	all := Feasible([]Node{ok, arm}, nil)
+	assert.Len(t, all.Nodes, 2, "no arch list: every arch")
+}
+
+func TestAssignEarliestFinish(t *testing.T) {
+	nodes := []Node{{Hostname: "fast", Weight: 48, Slots: 1}, {Hostname: "mid", Weight: 36, Slots: 1}, {Hostname: "slow", Weight: 12, Slots: 1}}
+	t.Run("equal segments in proportion to weight", func(t *testing.T) {
+		costs := make([]float64, 24)
+		for i := range costs {
+			costs[i] = 10
+		}
+		got, err := Assign(costs, nodes)
+		require.NoError(t, err)
+		counts := make([]int, 3)
+		for _, n := range got {
+			counts[n]++
+		}
+		// 48:36:12 of 24 is 12:9:3.
+		assert.InDelta(t, 12, counts[0], 1)
+		assert.InDelta(t, 9, counts[1], 1)
+		assert.InDelta(t, 3, counts[2], 1)
+	})
+	t.Run("largest first to the earliest finish", func(t *testing.T) {
+		got, err := Assign([]float64{1, 100, 1}, nodes)
+		require.NoError(t, err)
+		assert.Equal(t, 0, got[1], "the big segment goes to the fastest node")
+		assert.Equal(t, 1, got[0], "then the next earliest finish: mid is free")
+		assert.Equal(t, 1, got[2], "mid again: its second finishes before slow's first would")
+	})
+	t.Run("no nodes", func(t *testing.T) {
+		_, err := Assign([]float64{1}, nil)
+		assert.ErrorIs(t, err, ErrNoFeasibleNode)
+	})
+}
