@@ -19,6 +19,7 @@ Usage:
   dswarm transcode [flags] INPUT [ffmpeg output options...]
   dswarm nodes [--json]
   dswarm storage check [--json]
+  dswarm simulate --node-speeds 48,36,12 --segments 120 [--slowdown 1:3@150] [--json]
   dswarm version
   dswarm help [command]
 
@@ -26,6 +27,7 @@ Commands:
   transcode   cut INPUT into segments, encode them in parallel (--local or --swarm), join, verify
   nodes       list the swarm's nodes: arch, state, weight, slots, CPUs, memory, image present
   storage     check that every node sees the same shared storage
+  simulate    compare scheduling policies on a simulated job (no Docker)
   version     print the version
 
 Run 'dswarm transcode --help' for the transcode flags.
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return nodesCmd(ctx, args[1:], stdout, stderr)
 	case "storage":
 		return storageCmd(ctx, args[1:], stdout, stderr)
+	case "simulate":
+		return simulateCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version)
 		return 0
