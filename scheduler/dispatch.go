@@ -113,7 +113,7 @@ type Dispatcher struct {
 	// progress of running attempts by ID: cost done and when it was seen
 	progress map[int][2]float64
 	doneSeg  int
-	nextID  int
+	nextID   int
 	// Why records, per node, the decisions worth explaining.
 	Why []NodeAccount
 }
