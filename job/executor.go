@@ -58,6 +58,23 @@ type Placer interface {
 	Place(jobID string, segs []scheduler.Segment) (concurrency int, err error)
 }
 
+// NodePlacement explains one node's share of a job: what the plan gave it
+// and why, or why it got nothing.
+type NodePlacement struct {
+	Node    string  `json:"node"`
+	Arch    string  `json:"arch,omitempty"`
+	Weight  float64 `json:"weight"`
+	Slots   int     `json:"slots"`
+	Planned int     `json:"planned_segments"`
+	Ran     int     `json:"ran_segments"`
+	Reason  string  `json:"reason"`
+}
+
+// Explainer is a Placer that can say why each node got what it got.
+type Explainer interface {
+	Placement() []NodePlacement
+}
+
 // Local runs tasks as ffmpeg processes on this machine.
 type Local struct {
 	Hostname string

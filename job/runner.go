@@ -116,6 +116,16 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		sum.TempDir = temp
 	}
 	sum.WallSeconds = time.Since(start).Seconds()
+	if e, ok := exec.(Explainer); ok {
+		sum.Placement = e.Placement()
+		for i := range sum.Placement {
+			for _, s := range sum.SegmentTimings {
+				if s.Node == sum.Placement[i].Node {
+					sum.Placement[i].Ran++
+				}
+			}
+		}
+	}
 	return sum, nil
 }
 

@@ -21,6 +21,8 @@ type Summary struct {
 	AudioTask      *TaskSummary     `json:"audio_task,omitempty"`
 	MergeTask      *TaskSummary     `json:"merge_task,omitempty"`
 	TempDir        string           `json:"temp_dir,omitempty"`
+	// Placement says, per node, what the plan gave it and why (swarm).
+	Placement []NodePlacement `json:"placement,omitempty"`
 }
 
 // SegmentSummary is one segment's account.

@@ -34,6 +34,9 @@ type Executor struct {
 	// PendingTimeout fails a task that Swarm has not started by then
 	// (default 2m): a node that lost the image or its storage.
 	PendingTimeout time.Duration
+	// Rejected are the nodes the placement filters left out, with the
+	// reason, for the job's explanation.
+	Rejected map[string]string
 
 	mu       sync.Mutex
 	assign   []int // segment -> node index
@@ -45,16 +48,14 @@ type Executor struct {
 
 var _ job.Executor = (*Executor)(nil)
 var _ job.Placer = (*Executor)(nil)
+var _ job.Explainer = (*Executor)(nil)
 
 // Name implements job.Executor.
 func (x *Executor) Name() string { return "swarm" }
 
 // Place implements job.Placer: it plans which node runs which segment.
 func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
-	costs := make([]float64, len(segs))
-	for i, s := range segs {
-		costs[i] = float64(s.Count)
-	}
+	costs := scheduler.SegmentCosts(segs)
 	assign, err := scheduler.Assign(costs, x.Nodes)
 	if err != nil {
 		return 0, err
@@ -71,6 +72,34 @@ func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
 	x.services = map[string]bool{}
 	// Every segment may be in flight at once: the per-node slots throttle.
 	return len(segs), nil
+}
+
+// Placement implements job.Explainer.
+func (x *Executor) Placement() []job.NodePlacement {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var out []job.NodePlacement
+	total := 0.0
+	for _, n := range x.Nodes {
+		total += n.Weight * float64(max(n.Slots, 1))
+	}
+	for i, n := range x.Nodes {
+		p := job.NodePlacement{Node: n.Hostname, Arch: n.Arch, Weight: n.Weight, Slots: n.Slots}
+		for _, a := range x.assign {
+			if a == i {
+				p.Planned++
+			}
+		}
+		p.Reason = fmt.Sprintf("earliest estimated finish: weight %g x %d slot(s) is %.0f%% of the cluster's speed", n.Weight, max(n.Slots, 1), 100*n.Weight*float64(max(n.Slots, 1))/total)
+		if x.lost[n.ID] {
+			p.Reason += "; lost during the job, its work went elsewhere"
+		}
+		out = append(out, p)
+	}
+	for h, why := range x.Rejected {
+		out = append(out, job.NodePlacement{Node: h, Reason: "not eligible: " + why})
+	}
+	return out
 }
 
 // pick chooses the node for a task: the planned one for a segment's first

@@ -230,3 +230,25 @@ func (l *listFake) ServiceRemove(_ context.Context, id string) error {
 	l.removed = append(l.removed, id)
 	return nil
 }
+
+func TestPlacementExplains(t *testing.T) {
+	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateComplete, 0 })
+	x := newExec(f)
+	x.Rejected = map[string]string{"pi-zero": "wrong arch"}
+	segs := make([]scheduler.Segment, 8)
+	for i := range segs {
+		segs[i] = scheduler.Segment{Index: i, Count: 25}
+	}
+	_, err := x.Place("j", segs)
+	require.NoError(t, err)
+	got := map[string]job.NodePlacement{}
+	for _, p := range x.Placement() {
+		got[p.Node] = p
+	}
+	assert.Equal(t, 4, got["node1"].Planned)
+	assert.Equal(t, 3, got["node2"].Planned)
+	assert.Equal(t, 1, got["node3"].Planned)
+	assert.Contains(t, got["node1"].Reason, "50% of the cluster's speed")
+	assert.Equal(t, "not eligible: wrong arch", got["pi-zero"].Reason)
+	assert.Zero(t, got["pi-zero"].Planned)
+}

@@ -224,6 +224,7 @@ func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Wri
 		Mounts:   mounts,
 		HostRoot: root,
 		NodeRoot: sw.nodeStorage,
+		Rejected: feas.Rejected,
 	}
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)

@@ -162,6 +162,17 @@ func TestSwarmLossless(t *testing.T) {
 			assert.Equal(t, "swarm", sum.Executor)
 			counts := nodeCounts(sum)
 			t.Logf("%d segments by node: %v", sum.Segments, counts)
+			// The summary explains the placement: every node's planned share,
+			// and what it ran, within one segment of the plan.
+			require.Len(t, sum.Placement, 3)
+			planned := 0
+			for _, p := range sum.Placement {
+				planned += p.Planned
+				assert.InDelta(t, p.Planned, p.Ran, 1, "%s ran %d, planned %d", p.Node, p.Ran, p.Planned)
+				assert.Contains(t, p.Reason, "earliest estimated finish")
+				t.Logf("%s: weight %g, planned %d, ran %d", p.Node, p.Weight, p.Planned, p.Ran)
+			}
+			assert.Equal(t, sum.Segments, planned)
 			if sum.Segments >= 16 {
 				assert.Greater(t, counts["dswarm-node1"], counts["dswarm-node2"], "node1 (48) gets more than node2 (36)")
 				assert.Greater(t, counts["dswarm-node2"], counts["dswarm-node3"], "node2 (36) gets more than node3 (12)")
