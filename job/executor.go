@@ -31,6 +31,8 @@ type Task struct {
 	Args    []string
 	// Avoid lists nodes the task should not run on (earlier failed attempts).
 	Avoid []string
+	// CaptureOutput asks for the task's last output lines in TaskResult.
+	CaptureOutput bool
 	// OnProgress, when set, receives the frames encoded so far.
 	OnProgress func(media.Progress)
 }
@@ -40,6 +42,9 @@ type TaskResult struct {
 	Node     string
 	Started  time.Time
 	Finished time.Time
+	// Output is the task's last output lines, for tasks that asked for it
+	// (Task.CaptureOutput).
+	Output []string
 }
 
 // Executor runs ffmpeg tasks: as local processes, or as Swarm services.

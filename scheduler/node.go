@@ -20,10 +20,12 @@ type Node struct {
 	Availability string
 	// Weight is the node's relative speed: the dswarm.weight label, else
 	// its CPU count.
-	Weight   float64
-	CPUs     float64
-	Memory   int64
-	HasImage bool
+	Weight float64
+	// WeightLabelled says the weight came from the dswarm.weight label.
+	WeightLabelled bool
+	CPUs           float64
+	Memory         int64
+	HasImage       bool
 	// Slots is how many tasks the node runs at once.
 	Slots int
 }

@@ -32,6 +32,7 @@ var ErrNotManager = errors.New("this Docker engine is not a swarm manager")
 // implements it, and unit tests fake it.
 type Engine interface {
 	NodeList(ctx context.Context, options swarm.NodeListOptions) ([]swarm.Node, error)
+	NodeUpdate(ctx context.Context, nodeID string, version swarm.Version, node swarm.NodeSpec) error
 	ServiceCreate(ctx context.Context, service swarm.ServiceSpec, options swarm.ServiceCreateOptions) (swarm.ServiceCreateResponse, error)
 	ServiceList(ctx context.Context, options swarm.ServiceListOptions) ([]swarm.Service, error)
 	ServiceRemove(ctx context.Context, serviceID string) error
@@ -100,7 +101,7 @@ func NodeOf(n swarm.Node) scheduler.Node {
 		HasImage:     true, // until a check says otherwise
 	}
 	if w, err := strconv.ParseFloat(n.Spec.Labels[LabelWeight], 64); err == nil && w > 0 {
-		node.Weight = w
+		node.Weight, node.WeightLabelled = w, true
 	}
 	if s, err := strconv.Atoi(n.Spec.Labels[LabelSlots]); err == nil && s > 0 {
 		node.Slots = s
@@ -161,4 +162,29 @@ func lastLogLines(ctx context.Context, e Engine, taskID string, n int) []string 
 		}
 	}
 	return lines
+}
+
+// SetNodeLabel sets one label on a node, keeping its other settings.
+func SetNodeLabel(ctx context.Context, e Engine, nodeID, key, value string) error {
+	nodes, err := e.NodeList(ctx, swarm.NodeListOptions{Filters: filters.NewArgs(filters.Arg("id", nodeID))})
+	if err != nil {
+		return fmt.Errorf("node %s: %w", nodeID, err)
+	}
+	for _, n := range nodes {
+		if n.ID != nodeID {
+			continue
+		}
+		spec := n.Spec
+		labels := map[string]string{}
+		for k, v := range spec.Labels {
+			labels[k] = v
+		}
+		labels[key] = value
+		spec.Labels = labels
+		if err := e.NodeUpdate(ctx, n.ID, n.Version, spec); err != nil {
+			return fmt.Errorf("label node %s: %w", n.Description.Hostname, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("node %s: not found", nodeID)
 }

@@ -8,11 +8,17 @@ import (
 	"github.com/dswarm/dswarm/scheduler"
 )
 
+// NodeRun is one node's outcome of RunEverywhere.
+type NodeRun struct {
+	Err    error    // nil: it ran and exited 0
+	Output []string // its last output lines
+}
+
 // RunEverywhere runs one task on every node at once, each pinned to its
-// node, and returns each node's error by hostname (nil: it ran and exited 0).
-// args builds the task's arguments for a node.
-func RunEverywhere(ctx context.Context, base *Executor, jobID, name, program string, nodes []scheduler.Node, args func(scheduler.Node) []string) map[string]error {
-	out := make(map[string]error, len(nodes))
+// node, and returns each node's outcome by hostname. args builds the task's
+// arguments for a node.
+func RunEverywhere(ctx context.Context, base *Executor, jobID, name, program string, nodes []scheduler.Node, args func(scheduler.Node) []string) map[string]NodeRun {
+	out := make(map[string]NodeRun, len(nodes))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for _, n := range nodes {
@@ -25,10 +31,10 @@ func RunEverywhere(ctx context.Context, base *Executor, jobID, name, program str
 				Poll: base.Poll, PendingTimeout: base.PendingTimeout,
 				Nodes: []scheduler.Node{n},
 			}
-			_, err := x.Run(ctx, job.Task{JobID: jobID, Name: name + "-" + n.Hostname, Role: job.Role(name),
-				Segment: -1, Attempt: 1, Program: program, Args: args(n)})
+			res, err := x.Run(ctx, job.Task{JobID: jobID, Name: name + "-" + n.Hostname, Role: job.Role(name),
+				Segment: -1, Attempt: 1, Program: program, Args: args(n), CaptureOutput: true})
 			mu.Lock()
-			out[n.Hostname] = err
+			out[n.Hostname] = NodeRun{Err: err, Output: res.Output}
 			mu.Unlock()
 		}()
 	}

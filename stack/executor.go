@@ -201,6 +201,9 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 	}()
 	err = x.wait(ctx, created.ID, spec.Name, node)
 	res.Finished = time.Now()
+	if err == nil && t.CaptureOutput {
+		res.Output = x.serviceOutput(ctx, created.ID)
+	}
 	return res, err
 }
 
@@ -338,6 +341,15 @@ func (x *Executor) MarkLost(nodeID string) {
 		x.lost = map[string]bool{}
 	}
 	x.lost[nodeID] = true
+}
+
+// serviceOutput reads the last lines of a finished service's task.
+func (x *Executor) serviceOutput(ctx context.Context, serviceID string) []string {
+	tasks, err := x.Engine.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", serviceID))})
+	if err != nil || len(tasks) == 0 {
+		return nil
+	}
+	return lastLogLines(ctx, x.Engine, latest(tasks).ID, 50)
 }
 
 // nodeDown reports whether the node left the swarm or stopped answering.

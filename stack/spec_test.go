@@ -71,6 +71,7 @@ func TestNodeOf(t *testing.T) {
 	n.Spec.Labels = map[string]string{LabelWeight: "36", LabelSlots: "3"}
 	got = NodeOf(n)
 	assert.Equal(t, 36.0, got.Weight)
+	assert.True(t, got.WeightLabelled)
 	assert.Equal(t, 3, got.Slots)
 
 	n.Spec.Labels = map[string]string{LabelWeight: "fast", LabelSlots: "-1"}

@@ -19,6 +19,7 @@ Usage:
   dswarm transcode [flags] INPUT [ffmpeg output options...]
   dswarm nodes [--json]
   dswarm storage check [--json]
+  dswarm bench [--dry-run] [--json]
   dswarm simulate --node-speeds 48,36,12 --segments 120 [--slowdown 1:3@150] [--json]
   dswarm version
   dswarm help [command]
@@ -27,6 +28,7 @@ Commands:
   transcode   cut INPUT into segments, encode them in parallel (--local or --swarm), join, verify
   nodes       list the swarm's nodes: arch, state, weight, slots, CPUs, memory, image present
   storage     check that every node sees the same shared storage
+  bench       measure every node's encoding speed and label it dswarm.weight
   simulate    compare scheduling policies on a simulated job (no Docker)
   version     print the version
 
@@ -55,6 +57,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return storageCmd(ctx, args[1:], stdout, stderr)
 	case "simulate":
 		return simulateCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "bench-node": // runs inside the worker image, for dswarm bench
+		return benchNode(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version)
 		return 0

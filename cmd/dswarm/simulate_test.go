@@ -50,3 +50,13 @@ func TestSimulateBadFlags(t *testing.T) {
 		assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr.String()), "\n")+1, "one line: %s", stderr.String())
 	}
 }
+
+func TestParseFPS(t *testing.T) {
+	f, err := parseFPS([]string{"something", "dswarm-bench fps=61.75", ""})
+	require.NoError(t, err)
+	assert.Equal(t, 61.75, f)
+	_, err = parseFPS([]string{"ffmpeg: error"})
+	assert.ErrorContains(t, err, "no measurement")
+	_, err = parseFPS([]string{"dswarm-bench fps=0"})
+	assert.ErrorContains(t, err, "bad measurement")
+}

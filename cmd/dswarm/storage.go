@@ -78,13 +78,13 @@ func storageCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	root, _ := filepath.Abs(sw.storage)
 	x := &stack.Executor{Engine: cli, Image: sw.image, Mounts: mounts, HostRoot: root, NodeRoot: sw.nodeStorage}
 	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()
-	errs := stack.RunEverywhere(ctx, x, id, "storage-check", "dswarm", active, func(n scheduler.Node) []string {
+	runs := stack.RunEverywhere(ctx, x, id, "storage-check", "dswarm", active, func(n scheduler.Node) []string {
 		return []string{"storage", "probe", dir, token, n.Hostname}
 	})
 	failed := 0
 	for _, n := range active {
 		res := "ok"
-		if err := errs[n.Hostname]; err != nil {
+		if err := runs[n.Hostname].Err; err != nil {
 			res = "FAILED: " + err.Error()
 		} else if got, err := os.ReadFile(filepath.Join(dir, n.Hostname)); err != nil || string(got) != token {
 			res = "FAILED: the node's answer is not visible here: it writes to other storage"

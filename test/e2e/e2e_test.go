@@ -216,3 +216,46 @@ func TestCancelSwarmJob(t *testing.T) {
 		assert.Empty(t, entries, "storage %s/ left behind", d)
 	}
 }
+
+// TestBenchLabelsNodes measures every node with `dswarm bench` and checks
+// that --dry-run writes nothing and a real run writes each node's fps as its
+// dswarm.weight label. The test weights are put back afterwards.
+func TestBenchLabelsNodes(t *testing.T) {
+	weights := func() map[string]string {
+		out, err := exec.Command("docker", "node", "ls", "--format", "{{.Hostname}}").Output()
+		require.NoError(t, err)
+		got := map[string]string{}
+		for _, h := range strings.Fields(string(out)) {
+			v, err := exec.Command("docker", "node", "inspect", "-f", `{{index .Spec.Labels "dswarm.weight"}}`, h).Output()
+			require.NoError(t, err)
+			got[h] = strings.TrimSpace(string(v))
+		}
+		return got
+	}
+	before := weights()
+	t.Cleanup(func() {
+		for h, w := range before {
+			_ = exec.Command("docker", "node", "update", "--label-add", "dswarm.weight="+w, h).Run()
+		}
+	})
+	ctx := context.Background()
+	code, _, stderr := dswarm(t, ctx, "bench", "--dry-run", "--frames", "60")
+	require.Equal(t, 0, code, stderr)
+	assert.Equal(t, before, weights(), "--dry-run writes nothing")
+
+	code, stdout, stderr := dswarm(t, ctx, "bench", "--json", "--frames", "60")
+	require.Equal(t, 0, code, stderr)
+	var rows []struct {
+		Node   string  `json:"node"`
+		FPS    float64 `json:"fps"`
+		Weight string  `json:"weight"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rows))
+	require.Len(t, rows, 3)
+	after := weights()
+	for _, r := range rows {
+		assert.Greater(t, r.FPS, 1.0, r.Node)
+		assert.Equal(t, r.Weight, after[r.Node], "label of %s", r.Node)
+	}
+	assertNoServices(t)
+}
