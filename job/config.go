@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dswarm/dswarm/scheduler"
 )
 
 // Config is one transcode job as the user asked for it.
@@ -32,9 +34,13 @@ type Config struct {
 	// on a machine, each using every core only adds contention.
 	SegmentThreads  int
 	SegmentDuration time.Duration
-	FFmpegArgs      []string // output options, as given after INPUT
-	KeepTemp        bool
-	Overwrite       bool
+	// Sizing, when set and SegmentDuration is 0, chooses the segment length
+	// from the video's duration and Slots (see scheduler.SizingModel).
+	Sizing     *scheduler.SizingModel
+	Slots      int
+	FFmpegArgs []string // output options, as given after INPUT
+	KeepTemp   bool
+	Overwrite  bool
 	// Log receives warnings; nil discards them.
 	Log io.Writer
 	// Progress, when set, is called as work advances (from several goroutines).
@@ -71,7 +77,7 @@ func (c *Config) normalize() error {
 	if c.Workers <= 0 {
 		c.Workers = 1
 	}
-	if c.SegmentDuration <= 0 {
+	if c.SegmentDuration <= 0 && c.Sizing == nil {
 		c.SegmentDuration = 10 * time.Second
 	}
 	if c.Log == nil {

@@ -74,6 +74,12 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		return nil, err
 	}
 	r.src = src
+	if cfg.SegmentDuration <= 0 {
+		f := src.frames
+		video := time.Duration(src.video.TimeBase.Seconds(f[len(f)-1].PTS-f[0].PTS) * float64(time.Second))
+		cfg.SegmentDuration = cfg.Sizing.SegmentDuration(video, cfg.Slots)
+		r.cfg.SegmentDuration = cfg.SegmentDuration
+	}
 	segs, err := scheduler.PlanSegments(src.frames, scheduler.SegmentOptions{
 		Target: secondsToTicks(cfg.SegmentDuration.Seconds(), src.video.TimeBase),
 	})

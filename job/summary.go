@@ -9,6 +9,7 @@ type Summary struct {
 	VideoCodec     string           `json:"video_codec"`
 	AudioCodec     string           `json:"audio_codec,omitempty"`
 	Segments       int              `json:"segments"`
+	SegmentSeconds float64          `json:"segment_duration"` // the target length used
 	SourceFrames   int              `json:"source_frames"`
 	ExpectedFrames int              `json:"expected_frames"` // source frames, as changed by -r
 	FrameRate      string           `json:"frame_rate,omitempty"`

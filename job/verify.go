@@ -171,6 +171,7 @@ func (r *run) verify(ctx context.Context) (*Summary, error) {
 		VideoCodec:     r.videoCodec,
 		AudioCodec:     r.audioCodec,
 		Segments:       len(r.segs),
+		SegmentSeconds: r.cfg.SegmentDuration.Seconds(),
 		SourceFrames:   len(r.src.frames),
 		ExpectedFrames: p.Frames(),
 		FrameRate:      r.opts.FrameRate,

@@ -59,7 +59,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.BoolVar(&local, "local", false, "run segments as local ffmpeg processes (needs no Docker)")
 	fs.BoolVar(&swarm, "swarm", false, "run segments, audio and merge as one-shot Docker Swarm services (from a manager node)")
 	fs.IntVarP(&workers, "workers", "w", runtime.NumCPU(), "segments encoded at once (--local; each encoder gets CPUs/workers threads unless -threads is given)")
-	fs.DurationVar(&segDur, "segment-duration", 10*time.Second, "target length of a segment")
+	fs.DurationVar(&segDur, "segment-duration", 10*time.Second, "target length of a segment (--swarm: chosen from the video's length, the slots and the start-up cost unless given)")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "where segment files go (default: the output's directory)")
 	fs.BoolVar(&cfg.KeepTemp, "keep-temp", false, "keep the segment files and lists after the job")
 	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "replace the output if it exists (ffmpeg's -y does too)")
@@ -120,6 +120,9 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var sum *job.Summary
 	var err error
 	if swarm {
+		if !fs.Changed("segment-duration") {
+			cfg.SegmentDuration = 0 // the sizing model chooses
+		}
 		sum, err = runSwarm(ctx, cfg, &sw, stderr)
 	} else {
 		host, _ := os.Hostname()
@@ -178,6 +181,11 @@ func splitTrailingFlags(fs *pflag.FlagSet, args []string) (ffmpeg, own []string,
 	return ffmpeg, own, nil
 }
 
+// swarmTaskStartup is what a one-shot service costs before ffmpeg encodes:
+// measured on the docker-in-docker swarm at 1.0-1.5 s (create, schedule,
+// start the container, seek).
+const swarmTaskStartup = 1500 * time.Millisecond
+
 // runSwarm runs a job on the swarm: the input goes onto the shared storage,
 // every task becomes a one-shot service, and every service of the job is
 // removed at the end, whatever happened.
@@ -216,6 +224,12 @@ func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Wri
 	root, err := filepath.Abs(sw.storage)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.SegmentDuration == 0 {
+		cfg.Sizing = &scheduler.SizingModel{Startup: swarmTaskStartup}
+		for _, n := range feas.Nodes {
+			cfg.Slots += max(n.Slots, 1)
+		}
 	}
 	exec := &stack.Executor{
 		Engine:   cli,
