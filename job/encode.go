@@ -102,7 +102,7 @@ func (r *run) encodeAudio(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audio: %w", err)
 	}
-	r.audioResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds()}
+	r.audioResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(), Attempts: res.attempts}
 	return nil
 }
 
@@ -219,18 +219,24 @@ func nodeName(n string) string {
 
 // runWithRetry runs a single task (audio, merge) up to maxAttempts times,
 // each retry avoiding the nodes that failed it.
-func (r *run) runWithRetry(ctx context.Context, t Task) (TaskResult, error) {
+func (r *run) runWithRetry(ctx context.Context, t Task) (retried, error) {
 	var res TaskResult
 	var err error
 	for t.Attempt = 1; t.Attempt <= maxAttempts; t.Attempt++ {
 		res, err = r.exec.Run(ctx, t)
 		if err == nil || ctx.Err() != nil {
-			return res, err
+			return retried{res, t.Attempt}, err
 		}
 		err = fmt.Errorf("on node %s: %w", nodeName(res.Node), err)
 		t.Avoid = append(t.Avoid, res.Node)
 	}
-	return res, err
+	return retried{res, maxAttempts}, err
+}
+
+// retried is a task's result and how many attempts it took.
+type retried struct {
+	TaskResult
+	attempts int
 }
 
 func hasOption(opts []string, name string) bool {

@@ -50,6 +50,6 @@ func (r *run) merge(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("merge: %w", err)
 	}
-	r.mergeResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds()}
+	r.mergeResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(), Attempts: res.attempts}
 	return nil
 }

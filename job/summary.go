@@ -39,8 +39,9 @@ type SegmentSummary struct {
 
 // TaskSummary is where a single task ran and for how long.
 type TaskSummary struct {
-	Node    string  `json:"node"`
-	Seconds float64 `json:"seconds"`
+	Node     string  `json:"node"`
+	Seconds  float64 `json:"seconds"`
+	Attempts int     `json:"attempts"`
 }
 
 // AudioCheck compares one audio stream of the output with the source's.

@@ -75,11 +75,17 @@ func TestNodeLossMidJob(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())
 
-	// Wait until node2 runs one of the job's tasks, then kill it.
+	// Wait until node2 runs one of the job's segments, then kill it.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		out, _ := exec.Command("docker", "node", "ps", "dswarm-node2", "--format", "{{.Name}} {{.CurrentState}}").CombinedOutput()
-		if strings.Contains(string(out), "dswarm-") && strings.Contains(string(out), "Running") {
+		running := false
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.Contains(line, "-seg-") && strings.Contains(line, "Running") {
+				running = true
+			}
+		}
+		if running {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "no task ever ran on node2: %s", out)
