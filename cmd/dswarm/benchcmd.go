@@ -57,12 +57,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, err)
 	}
 	defer cli.Close()
-	var active []scheduler.Node
-	for _, n := range nodes {
-		if n.State == "ready" && n.Availability == "active" {
-			active = append(active, n)
-		}
-	}
+	active, _ := activeNodes(nodes)
 	id := job.NewJobID()
 	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()
 	x := &stack.Executor{Engine: cli, Image: sw.image}

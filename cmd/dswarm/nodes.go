@@ -104,14 +104,10 @@ func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 // checkImage runs `dswarm version` from the worker image on every ready
 // node; a node without the image rejects the task.
 func checkImage(ctx context.Context, cli stack.Engine, sw *swarmFlags, nodes []scheduler.Node) map[string]error {
-	var ready []scheduler.Node
+	ready, skipped := activeNodes(nodes)
 	out := map[string]error{}
-	for _, n := range nodes {
-		if n.State == "ready" && n.Availability == "active" {
-			ready = append(ready, n)
-		} else {
-			out[n.Hostname] = fmt.Errorf("not checked: node is %s/%s", n.State, n.Availability)
-		}
+	for h, why := range skipped {
+		out[h] = fmt.Errorf("not checked: %s", why)
 	}
 	id := job.NewJobID()
 	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()

@@ -66,14 +66,10 @@ func storageCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(token), 0o644); err != nil {
 		return fail(stderr, fmt.Errorf("storage check: %w", err))
 	}
-	var active []scheduler.Node
+	active, skipped := activeNodes(nodes)
 	results := map[string]string{}
-	for _, n := range nodes {
-		if n.State == "ready" && n.Availability == "active" {
-			active = append(active, n)
-		} else {
-			results[n.Hostname] = fmt.Sprintf("skipped: node is %s/%s", n.State, n.Availability)
-		}
+	for h, why := range skipped {
+		results[h] = "skipped: " + why
 	}
 	root, _ := filepath.Abs(sw.storage)
 	x := &stack.Executor{Engine: cli, Image: sw.image, Mounts: mounts, HostRoot: root, NodeRoot: sw.nodeStorage}
