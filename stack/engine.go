@@ -141,27 +141,31 @@ func isNotFound(err error) bool {
 	return err != nil && strings.Contains(strings.ToLower(err.Error()), "not found")
 }
 
-// lastLogLines returns the last n lines a task printed (stdout and stderr).
-func lastLogLines(ctx context.Context, e Engine, taskID string, n int) []string {
+// taskLogs returns the lines of the last n log lines a task printed, split
+// into stdout (ffmpeg's -progress reports, dswarm's answers) and stderr
+// (ffmpeg's errors).
+func taskLogs(ctx context.Context, e Engine, taskID string, n int) (stdout, stderr []string) {
 	rc, err := e.TaskLogs(ctx, taskID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(n)})
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	defer rc.Close()
 	var out, errb bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &errb, rc); err != nil {
-		return nil
+		return nil, nil
 	}
-	var lines []string
-	for _, b := range []*bytes.Buffer{&errb, &out} {
-		sc := bufio.NewScanner(b)
-		for sc.Scan() {
-			if l := strings.TrimSpace(sc.Text()); l != "" {
-				lines = append(lines, l)
-			}
+	return lines(&out), lines(&errb)
+}
+
+func lines(b *bytes.Buffer) []string {
+	var out []string
+	sc := bufio.NewScanner(b)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); l != "" {
+			out = append(out, l)
 		}
 	}
-	return lines
+	return out
 }
 
 // SetNodeLabel sets one label on a node, keeping its other settings.

@@ -180,7 +180,7 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 		Segment:  t.Segment,
 		Attempt:  t.Attempt,
 		Image:    x.Image,
-		Command:  command(t.Program, x.rewrite(t.Args)),
+		Command:  command(t.Program, x.rewrite(t.Args), t.OnProgress != nil),
 		NodeID:   node.ID,
 		NodeArch: node.Arch,
 		Mounts:   x.Mounts,
@@ -199,7 +199,7 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 			x.track(created.ID, false)
 		}
 	}()
-	err = x.wait(ctx, created.ID, spec.Name, node)
+	err = x.wait(ctx, created.ID, spec.Name, node, t.OnProgress)
 	res.Finished = time.Now()
 	if err == nil && t.CaptureOutput {
 		res.Output = x.serviceOutput(ctx, created.ID)
@@ -207,10 +207,15 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 	return res, err
 }
 
-// command is the container command of a task.
-func command(program string, args []string) []string {
+// command is the container command of a task. With progress, ffmpeg
+// writes its -progress reports to stdout, which the service logs keep.
+func command(program string, args []string, progress bool) []string {
 	if program == "" || program == "ffmpeg" {
-		return append([]string{"ffmpeg"}, media.FFmpegArgs(args)...)
+		cmd := []string{"ffmpeg"}
+		if progress {
+			cmd = append(cmd, "-progress", "pipe:1")
+		}
+		return append(cmd, media.FFmpegArgs(args)...)
 	}
 	return append([]string{program}, args...)
 }
@@ -245,7 +250,7 @@ func (x *Executor) rewrite(args []string) []string {
 }
 
 // wait polls the service's task until it reaches a final state.
-func (x *Executor) wait(ctx context.Context, serviceID, name string, node scheduler.Node) error {
+func (x *Executor) wait(ctx context.Context, serviceID, name string, node scheduler.Node, onProgress func(media.Progress)) error {
 	poll := x.Poll
 	if poll <= 0 {
 		poll = 250 * time.Millisecond
@@ -257,7 +262,7 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 	start := time.Now()
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
-	lastNodeCheck := time.Now()
+	lastNodeCheck, lastProgress := time.Now(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -290,6 +295,13 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 		if done, err := x.outcome(ctx, t, name, node); done {
 			return err
 		}
+		if onProgress != nil && t.Status.State == swarm.TaskStateRunning && time.Since(lastProgress) > 2*time.Second {
+			lastProgress = time.Now()
+			out, _ := taskLogs(ctx, x.Engine, t.ID, 15)
+			if p, ok := progressOf(out); ok {
+				onProgress(p)
+			}
+		}
 		if t.Status.State == swarm.TaskStatePending || t.Status.State == swarm.TaskStateNew ||
 			t.Status.State == swarm.TaskStateAssigned || t.Status.State == swarm.TaskStateAllocated {
 			if time.Since(start) > pendingFor {
@@ -310,7 +322,8 @@ func (x *Executor) outcome(ctx context.Context, t swarm.Task, name string, node 
 			code = cs.ExitCode
 		}
 		msg := t.Status.Err
-		if lines := lastLogLines(ctx, x.Engine, t.ID, 20); len(lines) > 0 {
+		// Only stderr: stdout carries ffmpeg's progress reports.
+		if _, lines := taskLogs(ctx, x.Engine, t.ID, 40); len(lines) > 0 {
 			msg = media.TellingLine(lines)
 		}
 		if code >= 0 && t.Status.State == swarm.TaskStateFailed {
@@ -349,7 +362,18 @@ func (x *Executor) serviceOutput(ctx context.Context, serviceID string) []string
 	if err != nil || len(tasks) == 0 {
 		return nil
 	}
-	return lastLogLines(ctx, x.Engine, latest(tasks).ID, 50)
+	out, _ := taskLogs(ctx, x.Engine, latest(tasks).ID, 50)
+	return out
+}
+
+// progressOf reads the latest complete -progress report in log lines.
+func progressOf(lines []string) (media.Progress, bool) {
+	var last media.Progress
+	found := false
+	media.ParseProgress(strings.NewReader(strings.Join(lines, "\n")), func(p media.Progress) {
+		last, found = p, true
+	})
+	return last, found
 }
 
 // nodeDown reports whether the node left the swarm or stopped answering.

@@ -252,3 +252,15 @@ func TestPlacementExplains(t *testing.T) {
 	assert.Equal(t, "not eligible: wrong arch", got["pi-zero"].Reason)
 	assert.Zero(t, got["pi-zero"].Planned)
 }
+
+func TestProgressOf(t *testing.T) {
+	p, ok := progressOf([]string{"fps=30.5", "progress=continue", "frame=120", "fps=31.0", "progress=continue", "frame=130"})
+	require.True(t, ok)
+	assert.Equal(t, int64(120), p.Frame, "the last complete report")
+	assert.Equal(t, 31.0, p.FPS)
+	_, ok = progressOf([]string{"frame=5"})
+	assert.False(t, ok, "no complete report yet")
+	assert.Equal(t, []string{"ffmpeg", "-progress", "pipe:1", "-nostdin"}, command("", nil, true)[:4])
+	assert.Equal(t, []string{"ffmpeg", "-nostdin"}, command("", nil, false)[:2])
+	assert.Equal(t, []string{"dswarm", "version"}, command("dswarm", []string{"version"}, true))
+}
