@@ -28,7 +28,10 @@ once from the whole input, joins everything with stream copy and checks the
 result (every source frame exactly once, video length within one frame,
 audio within 50 ms) before moving it into place.
 
-Everything after INPUT goes to ffmpeg as output options, for example:
+Give one of --swarm (segments, audio and merge as one-shot Swarm services on
+the nodes dswarm picks, from a manager node) or --local (ffmpeg processes
+here). Everything after INPUT goes to ffmpeg as output options, for example:
+  dswarm transcode --swarm movie.mp4 -c:v libx264 -crf 23
   dswarm transcode --local movie.mp4 -c:v libx264 -crf 23 -preset veryfast
   dswarm transcode --local movie.mp4 -o movie.mkv -c:v ffv1 -c:a flac
 
