@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -93,7 +94,7 @@ feed:
 
 func (r *run) encodeAudio(ctx context.Context) error {
 	r.audioFile = filepath.Join(r.temp, "audio.nut")
-	opts := r.opts.Audio
+	opts := append(r.trimArgs(), r.opts.Audio...)
 	if r.audioCodec != "" {
 		opts = append([]string{"-c:a", r.audioCodec}, opts...)
 	}
@@ -246,4 +247,17 @@ func hasOption(opts []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// trimArgs are -ss and -t for the -ss/-t/-to window, or nothing.
+func (r *run) trimArgs() []string {
+	t := r.opts.Trim
+	if !t.Set {
+		return nil
+	}
+	args := []string{"-ss", strconv.FormatFloat(t.Start, 'f', -1, 64)}
+	if !math.IsInf(t.End, 1) {
+		args = append(args, "-t", strconv.FormatFloat(t.End-t.Start, 'f', -1, 64))
+	}
+	return args
 }

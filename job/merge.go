@@ -34,10 +34,15 @@ func (r *run) merge(ctx context.Context) error {
 	// ffmpeg's own; offset the video by as much as its first frame comes
 	// after that, so that sync is kept when audio starts before video.
 	offset := r.out.TimeBase.Micros(first) - int64(r.src.info.StartTime*1e6+0.5)
+	if r.opts.Trim.Set {
+		// The audio and the source's subtitles start at -ss.
+		offset -= int64(r.opts.Trim.Start*1e6 + 0.5)
+	}
 	cmd := media.MergeCommand{
 		List:        list,
 		VideoOffset: media.FormatMicros(max(offset, 0)),
 		Source:      r.cfg.Input,
+		SourceInput: r.trimArgs(),
 		Subtitles:   r.subtitles,
 		SubCodec:    r.subCodec,
 		Options:     r.opts.Global,

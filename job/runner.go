@@ -20,6 +20,11 @@ type source struct {
 	info   *media.Info
 	video  media.Stream
 	frames []scheduler.Frame
+	// keys are every keyframe's pts, also those before a -ss window
+	keys []int64
+	// after is the pts of the first frame after a -t/-to window, if any
+	after    int64
+	hasAfter bool
 	// extents of every stream, by stream index
 	extents map[int]media.Extent
 }
@@ -74,6 +79,9 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		return nil, err
 	}
 	r.src = src
+	if err := src.window(opts.Trim); err != nil {
+		return nil, fmt.Errorf("input %s: %w", cfg.Input, err)
+	}
 	if cfg.SegmentDuration <= 0 {
 		f := src.frames
 		video := time.Duration(src.video.TimeBase.Seconds(f[len(f)-1].PTS-f[0].PTS) * float64(time.Second))
@@ -85,6 +93,15 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 	})
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", cfg.Input, err)
+	}
+	if opts.Trim.Set {
+		scheduler.Reseek(segs, src.keys)
+		if src.hasAfter {
+			// The window ends before the stream: the last segment stops at
+			// the first frame after it, not at the end of the file.
+			last := &segs[len(segs)-1]
+			last.EndPTS, last.Last = src.after, false
+		}
 	}
 	r.segs = segs
 	var rate media.Rational
@@ -162,7 +179,37 @@ func probeSource(ctx context.Context, input string) (*source, error) {
 		return nil, fmt.Errorf("input %s: the video stream has no frames (truncated file?)", input)
 	}
 	sort.SliceStable(frames, func(i, j int) bool { return frames[i].PTS < frames[j].PTS })
-	return &source{info: info, video: video, frames: frames, extents: media.Extents(pkts)}, nil
+	var keys []int64
+	for _, f := range frames {
+		if f.Key {
+			keys = append(keys, f.PTS)
+		}
+	}
+	return &source{info: info, video: video, frames: frames, keys: keys, extents: media.Extents(pkts)}, nil
+}
+
+// window keeps the frames of the -ss/-t window: those whose time from the
+// input's start is in [Start, End), as ffmpeg's output -ss and -t keep them.
+func (s *source) window(t media.Trim) error {
+	if !t.Set {
+		return nil
+	}
+	const eps = 1e-9
+	var kept []scheduler.Frame
+	for _, f := range s.frames {
+		rel := s.video.TimeBase.Seconds(f.PTS) - s.info.StartTime
+		if rel >= t.Start-eps && rel < t.End-eps {
+			kept = append(kept, f)
+		} else if rel >= t.End-eps && !s.hasAfter {
+			s.after, s.hasAfter = f.PTS, true
+		}
+	}
+	if len(kept) == 0 {
+		last := s.frames[len(s.frames)-1]
+		return fmt.Errorf("-ss/-t select no video frames: the video runs to %.3fs", s.video.TimeBase.Seconds(last.PTS)-s.info.StartTime)
+	}
+	s.frames = kept
+	return nil
 }
 
 func secondsToTicks(sec float64, tb media.Rational) int64 {

@@ -148,6 +148,14 @@ func (r *run) verify(ctx context.Context) (*Summary, error) {
 	if r.opts.NoAudio {
 		src.Audio = nil
 	}
+	if t := r.opts.Trim; t.Set {
+		// Only the part of each audio stream inside the window is expected.
+		lo, hi := r.src.info.StartTime+t.Start, r.src.info.StartTime+t.End
+		for i, a := range src.Audio {
+			start, end := math.Max(a.Start, lo), math.Min(a.Start+a.Duration, hi)
+			src.Audio[i] = StreamFacts{Start: start, Duration: math.Max(end-start, 0), Packets: a.Packets}
+		}
+	}
 	// The source's video extent comes from the output plan: its frames
 	// (which skip packets the decoder discards), or the slots of -r.
 	p := r.out

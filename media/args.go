@@ -102,7 +102,10 @@ type MergeCommand struct {
 	VideoOffset string // seconds from the file's start to the first frame
 	Audio       string // encoded audio file, "" for none
 	Source      string // for subtitles, metadata and chapters
-	Subtitles   []int  // source stream indexes to copy
+	// SourceInput are input options for Source (-ss/-t when trimming, so
+	// that subtitles line up with the trimmed audio and video).
+	SourceInput []string
+	Subtitles   []int // source stream indexes to copy
 	SubCodec    string // "copy" or a conversion such as "mov_text"
 	Options     []string
 	Output      string
@@ -122,6 +125,7 @@ func (c MergeCommand) Args() []string {
 		maps = append(maps, "-map", strconv.Itoa(n)+":a")
 		n++
 	}
+	args = append(args, c.SourceInput...)
 	args = append(args, "-i", c.Source)
 	for _, s := range c.Subtitles {
 		maps = append(maps, "-map", fmt.Sprintf("%d:%d", n, s))

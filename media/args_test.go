@@ -176,6 +176,18 @@ func TestMergeCommandArgs(t *testing.T) {
 			},
 		},
 		{
+			name: "trimmed: the source input is trimmed like the audio",
+			cmd: MergeCommand{
+				List: "l", VideoOffset: "0.020000", Audio: "a.nut", Source: "src.mkv",
+				SourceInput: []string{"-ss", "1.5", "-t", "2"}, Output: "out.mkv",
+			},
+			want: []string{
+				"-y", "-f", "concat", "-safe", "0", "-itsoffset", "0.020000", "-i", "l",
+				"-i", "a.nut", "-ss", "1.5", "-t", "2", "-i", "src.mkv",
+				"-map", "0:v:0", "-map", "1:a", "-map_metadata", "2", "-map_chapters", "2", "-c", "copy", "out.mkv",
+			},
+		},
+		{
 			// Without audio the source becomes input 1.
 			name: "no audio: source index shifts, zero offset left out",
 			cmd: MergeCommand{

@@ -2,6 +2,8 @@ package media
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 )
 
@@ -20,6 +22,16 @@ type Options struct {
 	NoSubtitles bool
 	Global      []string
 	Overwrite   bool
+	// Trim is -ss/-t/-to: the part of the input to transcode, in seconds
+	// from the input's start, as ffmpeg's output options mean them.
+	Trim Trim
+}
+
+// Trim is a window [Start, End) of the input's timeline; End is +Inf
+// without -t or -to.
+type Trim struct {
+	Start, End float64
+	Set        bool
 }
 
 // OptionError is an option the segmented path cannot honour, or cannot parse.
@@ -47,10 +59,7 @@ var refused = map[string]string{
 	"filter_complex_script": "reads another file",
 	"filter_script":         "reads another file",
 	"map":                   "dswarm maps the first video stream and all audio and subtitle streams itself",
-	"ss":                    "trimming is not supported yet; cut the input first",
-	"t":                     "trimming is not supported yet; cut the input first",
-	"to":                    "trimming is not supported yet; cut the input first",
-	"sseof":                 "trimming is not supported yet; cut the input first",
+	"sseof":                 "give the start with -ss instead",
 	"fs":                    "a size limit cannot be split across segments",
 	"frames":                "a frame limit cannot be split across segments",
 	"vframes":               "a frame limit cannot be split across segments",
@@ -134,6 +143,7 @@ func set(names ...string) map[string]bool {
 func ParseOptions(args []string) (Options, error) {
 	var o Options
 	videoCodecOption := "" // the option that set the video codec, for errors
+	trimDur, trimTo := -1.0, -1.0
 	for i := 0; i < len(args); i++ {
 		tok := args[i]
 		if len(tok) < 2 || tok[0] != '-' {
@@ -172,6 +182,22 @@ func ParseOptions(args []string) (Options, error) {
 			kind = k
 		}
 		switch {
+		case (base == "ss" || base == "t" || base == "to") && spec == "":
+			v, err := ParseTime(val)
+			if err != nil || v < 0 || (base == "t" && v == 0) {
+				return o, &OptionError{Option: tok, Reason: fmt.Sprintf("%q is not a time (seconds, or [HH:]MM:SS[.frac])", val)}
+			}
+			switch base {
+			case "ss":
+				o.Trim.Start = v
+			case "t":
+				trimDur = v
+			case "to":
+				trimTo = v
+			}
+			o.Trim.Set = true
+		case base == "ss" || base == "t" || base == "to":
+			return o, &OptionError{Option: tok, Reason: "trims every stream alike; give it without a stream type"}
 		case base == "c" || base == "codec" || base == "vcodec" || base == "acodec" || base == "scodec":
 			before := o.VideoCodec
 			if err := o.setCodec(tok, base, kind, val); err != nil {
@@ -205,6 +231,22 @@ func ParseOptions(args []string) (Options, error) {
 			o.Video = append(o.Video, tok, val)
 		default:
 			return o, &OptionError{Option: tok, Reason: "unknown stream specifier " + spec}
+		}
+	}
+	if o.Trim.Set {
+		// As in ffmpeg, -t wins over -to.
+		o.Trim.End = math.Inf(1)
+		switch {
+		case trimDur > 0:
+			o.Trim.End = o.Trim.Start + trimDur
+		case trimTo >= 0:
+			if trimTo <= o.Trim.Start {
+				return o, &OptionError{Option: "-to", Reason: fmt.Sprintf("%g is not after -ss %g", trimTo, o.Trim.Start)}
+			}
+			o.Trim.End = trimTo
+		}
+		if o.FrameRate != "" {
+			return o, &OptionError{Option: "-r", Reason: "not supported together with -ss/-t/-to yet"}
 		}
 	}
 	// Checked at the end: "-c copy -c:v libx264" copies audio only.
@@ -299,4 +341,43 @@ func splitUnquoted(s, seps string) []string {
 		cur.WriteByte(c)
 	}
 	return append(parts, cur.String())
+}
+
+// ParseTime reads an ffmpeg time: seconds ("12.5", "1500ms", "90s") or
+// [-][HH:]MM:SS[.frac].
+func ParseTime(s string) (float64, error) {
+	s = strings.TrimSpace(s)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var v float64
+	var err error
+	switch {
+	case strings.Contains(s, ":"):
+		parts := strings.Split(s, ":")
+		if len(parts) > 3 {
+			return 0, fmt.Errorf("time %q: too many colons", s)
+		}
+		for _, p := range parts {
+			f, perr := strconv.ParseFloat(p, 64)
+			if perr != nil || f < 0 {
+				return 0, fmt.Errorf("time %q: bad field %q", s, p)
+			}
+			v = v*60 + f
+		}
+	case strings.HasSuffix(s, "ms"):
+		v, err = strconv.ParseFloat(strings.TrimSuffix(s, "ms"), 64)
+		v /= 1000
+	case strings.HasSuffix(s, "us"):
+		v, err = strconv.ParseFloat(strings.TrimSuffix(s, "us"), 64)
+		v /= 1e6
+	default:
+		v, err = strconv.ParseFloat(strings.TrimSuffix(s, "s"), 64)
+	}
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("time %q: not a number", s)
+	}
+	if neg {
+		v = -v
+	}
+	return v, nil
 }

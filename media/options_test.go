@@ -2,6 +2,7 @@ package media
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -135,10 +136,14 @@ func TestParseOptionsRefused(t *testing.T) {
 	}{
 		{"map", []string{"-map", "0"}, "-map", "not supported by dswarm: dswarm maps the first video stream"},
 		{"filter_complex", []string{"-filter_complex", "[0:v]scale=640:-2"}, "-filter_complex", "cannot be split; use -vf or -af"},
-		{"ss", []string{"-c:v", "libx264", "-ss", "10"}, "-ss", "trimming is not supported yet"},
-		{"ss without its value", []string{"-ss"}, "-ss", "trimming is not supported yet"},
-		{"t", []string{"-t", "5"}, "-t", "trimming is not supported yet"},
-		{"to", []string{"-to", "20"}, "-to", "trimming is not supported yet"},
+		{"ss without its value", []string{"-ss"}, "-ss", "missing its value"},
+		{"ss not a time", []string{"-ss", "soon"}, "-ss", "is not a time"},
+		{"negative ss", []string{"-ss", "-3"}, "-ss", "is not a time"},
+		{"zero t", []string{"-t", "0"}, "-t", "is not a time"},
+		{"to before ss", []string{"-ss", "20", "-to", "10"}, "-to", "is not after -ss"},
+		{"ss per stream", []string{"-ss:v", "1"}, "-ss:v", "without a stream type"},
+		{"trim with r", []string{"-ss", "1", "-r", "30"}, "-r", "not supported together with -ss"},
+		{"sseof", []string{"-sseof", "-5"}, "-sseof", "give the start with -ss"},
 		{"pass", []string{"-pass", "1"}, "-pass", "two-pass encoding"},
 		{"vn", []string{"-vn"}, "-vn", "dswarm transcodes video"},
 		{"shortest", []string{"-shortest"}, "-shortest", "keeps every stream whole"},
@@ -199,6 +204,40 @@ func TestParseOptionsFrameRate(t *testing.T) {
 	}
 	_, err := ParseOptions([]string{"-r:a", "48000"})
 	require.NoError(t, err, "-r:a is not a video rate")
+}
+
+func TestParseOptionsTrim(t *testing.T) {
+	inf := math.Inf(1)
+	for _, tc := range []struct {
+		args []string
+		want Trim
+	}{
+		{[]string{"-ss", "10"}, Trim{Start: 10, End: inf, Set: true}},
+		{[]string{"-ss", "1.5", "-t", "2"}, Trim{Start: 1.5, End: 3.5, Set: true}},
+		{[]string{"-ss", "00:01:00", "-to", "00:01:30.5"}, Trim{Start: 60, End: 90.5, Set: true}},
+		{[]string{"-t", "5", "-to", "2"}, Trim{Start: 0, End: 5, Set: true}}, // -t wins, as in ffmpeg
+		{[]string{"-c:v", "libx264"}, Trim{}},
+	} {
+		got, err := ParseOptions(tc.args)
+		require.NoError(t, err, "%v", tc.args)
+		assert.Equal(t, tc.want, got.Trim, "%v", tc.args)
+		assert.Empty(t, got.Video, "trim options are not passed to the encoder")
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	for in, want := range map[string]float64{
+		"12": 12, "12.5": 12.5, "90s": 90, "1500ms": 1.5, "250us": 0.00025,
+		"01:02": 62, "1:02:03.5": 3723.5, "-2.5": -2.5, "00:00:05.1": 5.1,
+	} {
+		got, err := ParseTime(in)
+		require.NoError(t, err, in)
+		assert.InDelta(t, want, got, 1e-9, in)
+	}
+	for _, bad := range []string{"", "abc", "1:2:3:4", "1:x", "NaN", "inf"} {
+		_, err := ParseTime(bad)
+		assert.Error(t, err, bad)
+	}
 }
 
 // TestParseOptionsCopyThenVideoCodec: in ffmpeg "-c copy -c:v libx264" copies

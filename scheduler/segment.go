@@ -3,6 +3,7 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"sort"
 )
 
 // NoSeek as a segment's Seek means: decode from the start of the file.
@@ -169,4 +170,22 @@ func endOf(frames []Frame) int64 {
 		d = 1
 	}
 	return last.PTS + d
+}
+
+// Reseek sets every segment's Seek and FallbackSeek from keys, the sorted
+// timestamps of every keyframe of the stream: needed when the frames planned
+// are a window of the stream (-ss/-t), whose keyframes may lie before it.
+func Reseek(segs []Segment, keys []int64) {
+	for i := range segs {
+		s := &segs[i]
+		j := sort.Search(len(keys), func(k int) bool { return keys[k] > s.StartPTS }) - 1
+		s.Seek, s.FallbackSeek = NoSeek, NoSeek
+		if j >= 0 {
+			s.Seek = keys[j]
+		}
+		if j >= 1 {
+			s.FallbackSeek = keys[j-1]
+		}
+		s.OnKeyframe = j >= 0 && keys[j] == s.StartPTS
+	}
 }

@@ -448,3 +448,20 @@ func TestPlanSegmentsProperties(t *testing.T) {
 		require.Equal(t, n, count, "case %d: segments must cover every frame", c)
 	}
 }
+
+func TestReseek(t *testing.T) {
+	segs := []Segment{{StartPTS: 130}, {StartPTS: 200}, {StartPTS: 250}, {StartPTS: 5}}
+	Reseek(segs, []int64{0, 100, 200})
+	assert.Equal(t, int64(100), segs[0].Seek, "keyframe before a window that starts mid-GOP")
+	assert.Equal(t, int64(0), segs[0].FallbackSeek)
+	assert.False(t, segs[0].OnKeyframe)
+	assert.Equal(t, int64(200), segs[1].Seek)
+	assert.True(t, segs[1].OnKeyframe)
+	assert.Equal(t, int64(100), segs[1].FallbackSeek)
+	assert.Equal(t, int64(200), segs[2].Seek)
+	assert.Equal(t, int64(0), segs[3].Seek)
+	assert.Equal(t, NoSeek, segs[3].FallbackSeek)
+	none := []Segment{{StartPTS: 5}}
+	Reseek(none, []int64{10})
+	assert.Equal(t, NoSeek, none[0].Seek, "no keyframe before: decode from the start")
+}

@@ -36,9 +36,11 @@ here). Everything after INPUT goes to ffmpeg as output options, for example:
   dswarm transcode --local movie.mp4 -o movie.mkv -c:v ffv1 -c:a flac
 
 Options that cannot be applied per segment exactly are refused with the
-reason: -filter_complex, -map, -ss/-t/-to, time-dependent filters (fade,
-select, ...) and anything that reads or writes other files. -r R is applied
-as ffmpeg's fps filter would on the whole file, frame for frame.
+reason: -filter_complex, -map, time-dependent filters (fade, select, ...)
+and anything that reads or writes other files. -r R is applied as ffmpeg's
+fps filter would on the whole file, frame for frame. -ss/-t/-to trim the
+plan: exactly the frames whose time from the input's start is in [ss, ss+t)
+are encoded, and the audio and subtitles are cut to the same window.
 
 Flags:
 `

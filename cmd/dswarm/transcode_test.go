@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,12 +105,30 @@ func startTimes(t *testing.T, path string) (video float64, audio []float64) {
 // source (within 50 ms).
 func assertInSync(t *testing.T, src, out string) {
 	t.Helper()
+	assertInSyncFrom(t, src, out, 0)
+}
+
+// assertInSyncFrom is assertInSync for the part of the source from ss
+// seconds on (-ss): a stream that starts before ss starts at ss.
+func assertInSyncFrom(t *testing.T, src, out string, ss float64) {
+	t.Helper()
 	sv, sa := startTimes(t, src)
 	ov, oa := startTimes(t, out)
 	require.Len(t, oa, len(sa), "audio streams")
+	base := math.Min(sv, minOf(sa))
+	v := math.Max(sv-base, ss)
 	for i := range sa {
-		assert.InDeltaf(t, sa[i]-sv, oa[i]-ov, 0.05, "audio %d offset from video", i)
+		want := math.Max(sa[i]-base, ss) - v
+		assert.InDeltaf(t, want, oa[i]-ov, 0.05, "audio %d offset from video", i)
 	}
+}
+
+func minOf(v []float64) float64 {
+	m := math.Inf(1)
+	for _, x := range v {
+		m = math.Min(m, x)
+	}
+	return m
 }
 
 // TestFrameRateChange checks -r against a whole-file fps filter: the same
@@ -137,4 +157,60 @@ func TestFrameRateChange(t *testing.T) {
 			assertInSync(t, src, out)
 		})
 	}
+}
+
+// TestTrim checks -ss/-t/-to: the output holds exactly the frames whose time
+// from the input's start is in [ss, ss+t), in order, also when the window
+// starts between keyframes. The reference is a whole-file select on t; the
+// first case also equals ffmpeg's own -ss/-t (which can round a last frame
+// away when the window edge falls between frames, as in the third case).
+func TestTrim(t *testing.T) {
+	for _, tc := range []struct {
+		spec       testmedia.Spec
+		trim       []string
+		start, end string
+	}{
+		{testmedia.H264Pyramid, []string{"-ss", "1.3", "-t", "2.5"}, "1.3", "3.8"},
+		{testmedia.AudioFirst, []string{"-ss", "0.5", "-to", "4"}, "0.5", "4"},
+		{testmedia.SingleKeyframe, []string{"-ss", "00:00:05.1", "-t", "3"}, "5.1", "8.1"},
+		{testmedia.MPEG2OpenGOP, []string{"-ss", "2"}, "2", "1e9"},
+	} {
+		t.Run(tc.spec.Name+" "+strings.Join(tc.trim, " "), func(t *testing.T) {
+			src := testmedia.Generate(t, tc.spec)
+			out := filepath.Join(t.TempDir(), "out.mkv")
+			args := append([]string{"--local", "--json", "-q", "--segment-duration", "0.5s", src, "-o", out, "-c:v", "ffv1"}, tc.trim...)
+			code, stdout, stderr := transcode(t, args...)
+			require.Equal(t, 0, code, "stderr: %s", stderr)
+			sum := summaryOf(t, stdout)
+			assert.GreaterOrEqual(t, sum.Segments, 3)
+
+			want := testmedia.FilteredFrameHashes(t, src, fmt.Sprintf("select='gte(t\\,%s)*lt(t\\,%s)'", tc.start, tc.end), pixFmt(t, out))
+			got := testmedia.FrameHashes(t, out, "")
+			require.NotEmpty(t, want)
+			require.Equal(t, len(want), len(got), "frame count")
+			assert.Equal(t, want, got)
+			assert.Equal(t, len(want), sum.OutputFrames)
+			ss, err := strconv.ParseFloat(tc.start, 64)
+			require.NoError(t, err)
+			assertInSyncFrom(t, src, out, ss)
+		})
+	}
+	t.Run("equals ffmpeg's own -ss/-t", func(t *testing.T) {
+		src := testmedia.Generate(t, testmedia.H264Pyramid)
+		out := filepath.Join(t.TempDir(), "out.mkv")
+		code, _, stderr := transcode(t, "--local", "-q", "--segment-duration", "0.5s", src, "-o", out, "-c:v", "ffv1", "-ss", "1.3", "-t", "2.5")
+		require.Equal(t, 0, code, stderr)
+		ref := filepath.Join(t.TempDir(), "ref.mkv")
+		outp, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-ss", "1.3", "-t", "2.5", "-map", "0:v:0", "-c:v", "ffv1", ref).CombinedOutput()
+		require.NoError(t, err, string(outp))
+		assert.Equal(t, testmedia.FrameHashes(t, ref, ""), testmedia.FrameHashes(t, out, ""))
+	})
+	t.Run("window past the end", func(t *testing.T) {
+		src := testmedia.Generate(t, testmedia.H264Pyramid)
+		dir := t.TempDir()
+		code, _, stderr := transcode(t, "--local", src, "-o", filepath.Join(dir, "out.mkv"), "-ss", "60")
+		assert.Equal(t, 1, code)
+		assert.Contains(t, stderr, "-ss/-t select no video frames")
+		assertEmptyDir(t, dir)
+	})
 }
