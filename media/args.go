@@ -105,7 +105,7 @@ type MergeCommand struct {
 	// SourceInput are input options for Source (-ss/-t when trimming, so
 	// that subtitles line up with the trimmed audio and video).
 	SourceInput []string
-	Subtitles   []int // source stream indexes to copy
+	Subtitles   []int  // source stream indexes to copy
 	SubCodec    string // "copy" or a conversion such as "mov_text"
 	Options     []string
 	Output      string
