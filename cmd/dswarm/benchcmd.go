@@ -41,12 +41,8 @@ type benchRow struct {
 }
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("bench", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sw swarmFlags
-	sw.register(fs)
+	fs, sw, asJSON := swarmCommand("bench", stderr)
 	dry := fs.Bool("dry-run", false, "print the labels, write nothing")
-	asJSON := fs.Bool("json", false, "print JSON")
 	frames := fs.Int("frames", 150, "frames of the reference encode")
 	fs.Usage = func() { fmt.Fprint(stderr, benchUsage); fs.PrintDefaults() }
 	if err := fs.Parse(args); err != nil {

@@ -37,11 +37,7 @@ type nodeReport struct {
 }
 
 func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("nodes", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sw swarmFlags
-	sw.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
+	fs, sw, asJSON := swarmCommand("nodes", stderr)
 	noImage := fs.Bool("no-image-check", false, "skip running the image on every node")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: dswarm nodes [--json] [--no-image-check]\n\nLists the swarm's nodes as dswarm sees them: arch, state, weight (label dswarm.weight, else CPUs),\nslots (label dswarm.slots, else 1), and whether the worker image runs there (a one-shot service per node).\n\nFlags:")
@@ -57,7 +53,7 @@ func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	defer cli.Close()
 	imageErr := map[string]error{}
 	if !*noImage {
-		imageErr = checkImage(ctx, cli, &sw, nodes)
+		imageErr = checkImage(ctx, cli, sw, nodes)
 	}
 	for i := range nodes {
 		nodes[i].HasImage = *noImage || imageErr[nodes[i].Hostname] == nil

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/spf13/pflag"
-
 	"github.com/dswarm/dswarm/job"
 	"github.com/dswarm/dswarm/nfs"
 	"github.com/dswarm/dswarm/scheduler"
@@ -34,11 +32,7 @@ func storageCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprint(stderr, storageUsage)
 		return 2
 	}
-	fs := pflag.NewFlagSet("storage check", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var sw swarmFlags
-	sw.register(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
+	fs, sw, asJSON := swarmCommand("storage check", stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, storageUsage, "\nFlags:\n"); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {
 		return exitForParse(err)

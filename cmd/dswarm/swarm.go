@@ -37,6 +37,16 @@ func envOr(key, def string) string {
 	return def
 }
 
+// swarmCommand makes the flag set of a command that talks to the swarm: the
+// swarm settings and --json.
+func swarmCommand(name string, stderr io.Writer) (*pflag.FlagSet, *swarmFlags, *bool) {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sw := &swarmFlags{}
+	sw.register(fs)
+	return fs, sw, fs.Bool("json", false, "print JSON")
+}
+
 func (s *swarmFlags) register(fs *pflag.FlagSet) {
 	node := envOr("DSWARM_STORAGE", nfs.DefaultHostPath)
 	fs.StringVar(&s.image, "image", envOr("DSWARM_IMAGE", "dswarm/worker:latest"), "worker image (ffmpeg + dswarm), present on every node ($DSWARM_IMAGE)")
