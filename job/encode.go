@@ -137,6 +137,9 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if full := diskFull(r.temp); full != nil && (err != nil || !r.segmentComplete(ctx, i, want)) {
+			return fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), full) // no retry fills a full disk
+		}
 		sum.Node, sum.Attempts = res.Node, attempt
 		tried = append(tried, nodeName(res.Node))
 		sum.Seconds = res.Finished.Sub(res.Started).Seconds()
@@ -260,4 +263,10 @@ func (r *run) trimArgs() []string {
 		args = append(args, "-t", strconv.FormatFloat(t.End-t.Start, 'f', -1, 64))
 	}
 	return args
+}
+
+// segmentComplete reports whether segment i's file holds its frames.
+func (r *run) segmentComplete(ctx context.Context, i, want int) bool {
+	got, err := countVideoPackets(ctx, r.segmentPath(i))
+	return err == nil && got == want
 }

@@ -53,6 +53,9 @@ func (r *run) merge(ctx context.Context) error {
 	}
 	res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: "merge", Role: RoleMerge, Segment: -1, Args: cmd.Args()})
 	if err != nil {
+		if full := diskFull(filepath.Dir(r.partial)); full != nil {
+			return fmt.Errorf("merge: %w", full)
+		}
 		return fmt.Errorf("merge: %w", err)
 	}
 	r.mergeResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(), Attempts: res.attempts}
