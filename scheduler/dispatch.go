@@ -112,7 +112,6 @@ type Dispatcher struct {
 	running []Attempt
 	// progress of running attempts by ID: cost done and when it was seen
 	progress map[int][2]float64
-	doneSeg  int
 	nextID   int
 	// Why records, per node, the decisions worth explaining.
 	Why []NodeAccount
@@ -397,7 +396,6 @@ func (d *Dispatcher) Finished(a Attempt, now float64) []Attempt {
 	for _, c := range cancel {
 		delete(d.progress, c.ID)
 	}
-	d.doneSeg += a.Last - a.First
 	d.Why[a.Node].Segments += a.Last - a.First
 	if work := now - a.Start - d.opt.Startup; work > 0 {
 		measured := a.Cost / work

@@ -38,12 +38,10 @@ type Executor struct {
 	// reason, for the job's explanation.
 	Rejected map[string]string
 
-	mu       sync.Mutex
-	assign   []int // segment -> node index
-	slots    []chan struct{}
-	lost     map[string]bool // node IDs whose tasks vanished with them
-	jobID    string
-	services map[string]bool // created and not yet removed
+	mu     sync.Mutex
+	assign []int // segment -> node index
+	slots  []chan struct{}
+	lost   map[string]bool // node IDs whose tasks vanished with them
 }
 
 var _ job.Executor = (*Executor)(nil)
@@ -54,7 +52,7 @@ var _ job.Explainer = (*Executor)(nil)
 func (x *Executor) Name() string { return "swarm" }
 
 // Place implements job.Placer: it plans which node runs which segment.
-func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
+func (x *Executor) Place(_ string, segs []scheduler.Segment) (int, error) {
 	costs := scheduler.SegmentCosts(segs)
 	assign, err := scheduler.Assign(costs, x.Nodes)
 	if err != nil {
@@ -62,14 +60,12 @@ func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.jobID = jobID
 	x.assign = assign
 	x.slots = make([]chan struct{}, len(x.Nodes))
 	for i, n := range x.Nodes {
 		x.slots[i] = make(chan struct{}, max(n.Slots, 1))
 	}
 	x.lost = map[string]bool{}
-	x.services = map[string]bool{}
 	// Every segment may be in flight at once: the per-node slots throttle.
 	return len(segs), nil
 }
@@ -190,14 +186,13 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 	if err != nil {
 		return res, fmt.Errorf("create service %s: %w", spec.Name, err)
 	}
-	x.track(created.ID, true)
 	defer func() {
 		// The job's context may be cancelled already: removal must still happen.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if err := x.Engine.ServiceRemove(rctx, created.ID); err == nil || isNotFound(err) {
-			x.track(created.ID, false)
-		}
+		// A service this fails to remove is still found by the job's
+		// label: RemoveJob runs at the end of every job.
+		_ = x.Engine.ServiceRemove(rctx, created.ID)
 	}()
 	err = x.wait(ctx, created.ID, spec.Name, node, t.OnProgress)
 	res.Finished = time.Now()
@@ -218,19 +213,6 @@ func command(program string, args []string, progress bool) []string {
 		return append(cmd, media.FFmpegArgs(args)...)
 	}
 	return append([]string{program}, args...)
-}
-
-func (x *Executor) track(id string, on bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	if x.services == nil {
-		x.services = map[string]bool{}
-	}
-	if on {
-		x.services[id] = true
-	} else {
-		delete(x.services, id)
-	}
 }
 
 // rewrite maps paths on this machine's view of the shared storage to the
