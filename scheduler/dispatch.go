@@ -86,6 +86,10 @@ type DispatchOptions struct {
 	MaxShare float64
 	// NoBackups turns straggler backups off.
 	NoBackups bool
+	// OneSegment makes every task exactly one segment, the costliest one
+	// left first. The swarm executor runs one service per segment (segment
+	// sizing already weighs start-up), the simulator merges ranges.
+	OneSegment bool
 }
 
 // Dispatcher is dswarm's own policy:
@@ -113,6 +117,8 @@ type Dispatcher struct {
 	// progress of running attempts by ID: cost done and when it was seen
 	progress map[int][2]float64
 	nextID   int
+	held     []int  // slots taken by work the dispatcher does not schedule
+	down     []bool // nodes that left: no more work
 	// Why records, per node, the decisions worth explaining.
 	Why []NodeAccount
 }
@@ -142,6 +148,8 @@ func NewDispatcher(costs []float64, nodes []SpeedNode, opt DispatchOptions) *Dis
 	d.speed = make([]float64, len(nodes))
 	d.learnt = make([]bool, len(nodes))
 	d.Why = make([]NodeAccount, len(nodes))
+	d.held = make([]int, len(nodes))
+	d.down = make([]bool, len(nodes))
 	for i, n := range nodes {
 		d.speed[i] = n.Speed
 		d.Why[i].ConfiguredSpeed = n.Speed
@@ -158,13 +166,43 @@ func (d *Dispatcher) Name() string { return "dswarm" }
 func (d *Dispatcher) rangeCost(first, last int) float64 { return d.prefix[last] - d.prefix[first] }
 
 func (d *Dispatcher) busy(n int) int {
-	c := 0
+	c := d.held[n]
 	for _, a := range d.running {
 		if a.Node == n {
 			c++
 		}
 	}
 	return c
+}
+
+// Busy is how many of node n's slots are taken, by attempts and holds.
+func (d *Dispatcher) Busy(n int) int { return d.busy(n) }
+
+// full reports whether node n can take no more work now.
+func (d *Dispatcher) full(n int) bool {
+	return d.down[n] || d.busy(n) >= max(d.nodes[n].Slots, 1)
+}
+
+// Hold takes (delta > 0) or gives back (delta < 0) slots of node n for
+// work the dispatcher does not schedule: the audio track, the merge, a
+// retry after a failure.
+func (d *Dispatcher) Hold(n, delta int) { d.held[n] = max(d.held[n]+delta, 0) }
+
+// Down records that node n left: it gets no more work, and its speed no
+// longer counts towards the job's projected end.
+func (d *Dispatcher) Down(n int) { d.down[n] = true }
+
+// Abandon records that attempt a failed: it no longer runs. Its segments
+// are not handed out again: the caller retries them (on another node).
+func (d *Dispatcher) Abandon(a Attempt) {
+	keep := d.running[:0]
+	for _, b := range d.running {
+		if b.ID != a.ID {
+			keep = append(keep, b)
+		}
+	}
+	d.running = keep
+	delete(d.progress, a.ID)
 }
 
 // eta is when a running attempt is expected to end: from its reported
@@ -224,6 +262,9 @@ func (d *Dispatcher) observe(now float64) {
 // freeAt is when node n can start something new: now if a slot is free,
 // else when its first running task should end.
 func (d *Dispatcher) freeAt(n int, now float64) float64 {
+	if d.down[n] {
+		return math.Inf(1)
+	}
 	if d.busy(n) < max(d.nodes[n].Slots, 1) {
 		return now
 	}
@@ -257,7 +298,7 @@ func (d *Dispatcher) Next(now float64) []Attempt {
 	for progress := true; progress; {
 		progress = false
 		for _, n := range order {
-			if d.busy(n) >= max(d.nodes[n].Slots, 1) || len(d.pending) == 0 {
+			if d.full(n) || len(d.pending) == 0 {
 				continue
 			}
 			first, last, ok := d.chunk(n, now)
@@ -280,7 +321,12 @@ func (d *Dispatcher) Next(now float64) []Attempt {
 func (d *Dispatcher) chunk(n int, now float64) (int, int, bool) {
 	total := 0.0
 	for i := range d.nodes {
-		total += d.speed[i] * float64(max(d.nodes[i].Slots, 1))
+		if !d.down[i] {
+			total += d.speed[i] * float64(max(d.nodes[i].Slots, 1))
+		}
+	}
+	if d.opt.OneSegment {
+		return d.costliest(n, now, total)
 	}
 	share := d.remaining() * d.speed[n] / total / d.opt.Guide
 	floor := d.speed[n] * d.opt.Startup / d.opt.StartupShare
@@ -320,6 +366,33 @@ func (d *Dispatcher) chunk(n int, now float64) (int, int, bool) {
 	return p[0], last, true
 }
 
+// costliest hands node n the costliest segment left, if n would finish it
+// before the job's projected end or no other node would finish it sooner.
+func (d *Dispatcher) costliest(n int, now, total float64) (int, int, bool) {
+	pi, si := -1, -1
+	for i, p := range d.pending {
+		for s := p[0]; s < p[1]; s++ {
+			if si < 0 || d.costs[s] > d.costs[si] {
+				pi, si = i, s
+			}
+		}
+	}
+	end := now + d.opt.Startup + (d.remaining()+d.inflight())/total
+	if now+d.opt.Startup+d.costs[si]/d.speed[n] > end && d.fasterWillBeFree(n, now, d.costs[si]) {
+		return 0, 0, false
+	}
+	p := d.pending[pi]
+	var parts [][2]int
+	if p[0] < si {
+		parts = append(parts, [2]int{p[0], si})
+	}
+	if si+1 < p[1] {
+		parts = append(parts, [2]int{si + 1, p[1]})
+	}
+	d.pending = append(d.pending[:pi], append(parts, d.pending[pi+1:]...)...)
+	return si, si + 1, true
+}
+
 // fasterWillBeFree reports whether another node would finish cost sooner
 // than n, counting the time until it is free.
 func (d *Dispatcher) fasterWillBeFree(n int, now, cost float64) bool {
@@ -347,7 +420,7 @@ func (d *Dispatcher) start(n, first, last int, now float64, backup bool) Attempt
 func (d *Dispatcher) backups(now float64) []Attempt {
 	var out []Attempt
 	for n := range d.nodes {
-		for d.busy(n) < max(d.nodes[n].Slots, 1) {
+		for !d.full(n) {
 			best, bestGain := -1, 0.0
 			for i, a := range d.running {
 				if a.Node == n || d.hasTwin(a) {

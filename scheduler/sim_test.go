@@ -1,7 +1,9 @@
 package scheduler
 
 import (
+	"math"
 	"sort"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -171,5 +173,64 @@ func TestDispatcherSlowNodeWaits(t *testing.T) {
 	started := d.Next(0)
 	for _, a := range started {
 		assert.Equal(t, 0, a.Node, "the slow node would take 100 s for one segment: it waits")
+	}
+}
+
+// TestOneSegmentMode: the swarm's mode, one segment per task, costliest
+// first; simulated on the jobs it stays close to the lower bound
+// (segments sized for start-up, so no ranges are needed).
+func TestOneSegmentMode(t *testing.T) {
+	d := NewDispatcher([]float64{5, 9, 7, 9.5, 1}, []SpeedNode{{Name: "a", Speed: 1, Slots: 2}}, DispatchOptions{OneSegment: true})
+	var got []int
+	for _, a := range d.Next(0) {
+		assert.Equal(t, 1, a.Last-a.First)
+		got = append(got, a.First)
+	}
+	assert.Equal(t, []int{3, 1}, got, "costliest first, as many as the slots")
+
+	// The job (48,36,12 with 30% error, a 3x slowdown halfway, 30000
+	// frames) cut as the swarm cuts it: segment count from the sizing
+	// model (work on one mean slot D*r = 30000/32 s, 3 slots, 1.5 s start-up).
+	model := SizingModel{Startup: 1500 * time.Millisecond}
+	work := time.Duration(30000.0 / 32 * float64(time.Second))
+	count := int(math.Round(work.Seconds() / model.SegmentDuration(work, 3).Seconds()))
+	var ratios, gains []float64
+	for seed := int64(1); seed <= 30; seed++ {
+		job := SimJob{Speeds: []float64{48, 36, 12}, Segments: count, FramesPerSegment: 30000 / float64(count), Seed: seed, SpeedError: 0.3, Startup: 1.5}
+		job.Slowdowns = []Slowdown{{Node: 0, Factor: 3, At: LowerBound(job.Config()) / 2}}
+		cfg := job.Config()
+		r, err := Simulate(cfg, NewDispatcher(cfg.Costs, cfg.Nodes, DispatchOptions{Startup: cfg.Startup, OneSegment: true}))
+		require.NoError(t, err)
+		s, err := Simulate(cfg, StaticWeights(cfg.Costs, cfg.Nodes))
+		require.NoError(t, err)
+		ratios = append(ratios, r.Ratio())
+		gains = append(gains, 1-r.Makespan/s.Makespan)
+	}
+	sort.Float64s(ratios)
+	sort.Float64s(gains)
+	t.Logf("%d segments, one per task, 3x slowdown: ratio median %.3f, max %.3f; gain over static median %.2f", count, ratios[15], ratios[29], gains[15])
+	assert.LessOrEqual(t, ratios[15], 1.15)
+	assert.GreaterOrEqual(t, gains[15], 0.20)
+}
+
+// TestHoldDownAbandon: held slots and down nodes get no work; an abandoned
+// attempt frees its slot and is not handed out again (the caller retries).
+func TestHoldDownAbandon(t *testing.T) {
+	nodes := []SpeedNode{{Name: "a", Speed: 10, Slots: 1}, {Name: "b", Speed: 10, Slots: 1}, {Name: "c", Speed: 10, Slots: 1}}
+	d := NewDispatcher([]float64{100, 100, 100, 100}, nodes, DispatchOptions{OneSegment: true})
+	d.Hold(0, 1)
+	d.Down(2)
+	first := d.Next(0)
+	require.Len(t, first, 1)
+	assert.Equal(t, 1, first[0].Node, "a is held, c is down")
+	assert.Equal(t, 1, d.Busy(1))
+	d.Abandon(first[0])
+	assert.Equal(t, 0, d.Busy(1))
+	d.Hold(0, -1)
+	again := d.Next(1)
+	require.Len(t, again, 2)
+	for _, a := range again {
+		assert.NotEqual(t, first[0].First, a.First, "an abandoned segment is the caller's to retry")
+		assert.NotEqual(t, 2, a.Node)
 	}
 }
