@@ -128,6 +128,7 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			Segment: i,
 			Attempt: attempt,
 			Args:    r.segmentCommand(seg, seek).Args(),
+			Output:  r.segmentPath(i),
 			Avoid:   avoid,
 			OnProgress: func(p media.Progress) {
 				r.framesDone[i].Store(p.Frame)

@@ -29,6 +29,9 @@ type Task struct {
 	// checks that run dswarm itself on a node.
 	Program string
 	Args    []string
+	// Output is the file the task writes (one of Args), so that an executor
+	// can run a backup copy into a file of its own.
+	Output string
 	// Avoid lists nodes the task should not run on (earlier failed attempts).
 	Avoid []string
 	// CaptureOutput asks for the task's last output lines in TaskResult.
@@ -72,7 +75,11 @@ type NodePlacement struct {
 	Slots   int     `json:"slots"`
 	Planned int     `json:"planned_segments"`
 	Ran     int     `json:"ran_segments"`
-	Reason  string  `json:"reason"`
+	// LearntSpeed is the speed measured during the job, in the weight's
+	// units (frames per second of cost); Backups counts straggler copies.
+	LearntSpeed float64 `json:"learnt_speed,omitempty"`
+	Backups     int     `json:"backups,omitempty"`
+	Reason      string  `json:"reason"`
 }
 
 // Explainer is a Placer that can say why each node got what it got.

@@ -18,9 +18,12 @@ import (
 )
 
 // Executor runs a job's tasks as one-shot Swarm services. It places
-// segments itself (job.Placer): a plan by earliest estimated finish over the
-// nodes' weights, at most Slots tasks per node at once, and a retry goes to
-// another node than the one that failed.
+// segments itself (job.Placer) with scheduler.Dispatcher: the costliest
+// segment left goes to the free slot with the earliest estimated finish,
+// node speeds are learnt from the fps each task reports, a straggler near
+// the end gets a backup copy on an idle faster node (first to finish wins,
+// the twin's service is removed), and a retry goes to another node than the
+// one that failed. No node runs more tasks than its slots.
 type Executor struct {
 	Engine Engine
 	Image  string
@@ -34,14 +37,27 @@ type Executor struct {
 	// PendingTimeout fails a task that Swarm has not started by then
 	// (default 2m): a node that lost the image or its storage.
 	PendingTimeout time.Duration
+	// ProgressEvery is how often a running task's progress is read from its
+	// logs (default 2s): one log request per running task.
+	ProgressEvery time.Duration
+	// Startup is a task's fixed cost (service creation, container start,
+	// ffmpeg's seek), for the dispatcher (default 1.5s).
+	Startup time.Duration
 	// Rejected are the nodes the placement filters left out, with the
 	// reason, for the job's explanation.
 	Rejected map[string]string
 
-	mu     sync.Mutex
-	assign []int // segment -> node index
-	slots  []chan struct{}
-	lost   map[string]bool // node IDs whose tasks vanished with them
+	mu       sync.Mutex
+	d        *scheduler.Dispatcher
+	t0       time.Time
+	lastTick time.Time
+	plan     []int // segment -> node by static weights: the reference plan
+	frames   []int // segment -> frames, to turn progress into cost
+	costs    []float64
+	grants   []chan scheduler.Attempt
+	races    map[int]*race
+	external int             // tasks waiting for a slot outside the dispatcher
+	lost     map[string]bool // node IDs whose tasks vanished with them
 }
 
 var _ job.Executor = (*Executor)(nil)
@@ -51,22 +67,35 @@ var _ job.Explainer = (*Executor)(nil)
 // Name implements job.Executor.
 func (x *Executor) Name() string { return "swarm" }
 
-// Place implements job.Placer: it plans which node runs which segment.
+// Place implements job.Placer: it sets up the dispatcher for the segments.
 func (x *Executor) Place(_ string, segs []scheduler.Segment) (int, error) {
 	costs := scheduler.SegmentCosts(segs)
-	assign, err := scheduler.Assign(costs, x.Nodes)
+	plan, err := scheduler.Assign(costs, x.Nodes)
 	if err != nil {
 		return 0, err
 	}
+	startup := x.Startup
+	if startup <= 0 {
+		startup = 1500 * time.Millisecond
+	}
+	speeds := make([]scheduler.SpeedNode, len(x.Nodes))
+	for i, n := range x.Nodes {
+		speeds[i] = scheduler.SpeedNode{Name: n.Hostname, Speed: n.Weight, Slots: max(n.Slots, 1)}
+	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.assign = assign
-	x.slots = make([]chan struct{}, len(x.Nodes))
-	for i, n := range x.Nodes {
-		x.slots[i] = make(chan struct{}, max(n.Slots, 1))
+	x.plan, x.costs = plan, costs
+	x.d = scheduler.NewDispatcher(costs, speeds, scheduler.DispatchOptions{Startup: startup.Seconds(), OneSegment: true})
+	x.t0 = time.Now()
+	x.frames = make([]int, len(segs))
+	x.grants = make([]chan scheduler.Attempt, len(segs))
+	for i, s := range segs {
+		x.frames[i] = s.Count
+		x.grants[i] = make(chan scheduler.Attempt, 1)
 	}
+	x.races = map[int]*race{}
 	x.lost = map[string]bool{}
-	// Every segment may be in flight at once: the per-node slots throttle.
+	// Every segment may wait at once: the dispatcher decides what starts.
 	return len(segs), nil
 }
 
@@ -81,12 +110,23 @@ func (x *Executor) Placement() []job.NodePlacement {
 	}
 	for i, n := range x.Nodes {
 		p := job.NodePlacement{Node: n.Hostname, Arch: n.Arch, Weight: n.Weight, Slots: n.Slots}
-		for _, a := range x.assign {
+		for _, a := range x.plan {
 			if a == i {
 				p.Planned++
 			}
 		}
-		p.Reason = fmt.Sprintf("earliest estimated finish: weight %g x %d slot(s) is %.0f%% of the cluster's speed", n.Weight, max(n.Slots, 1), 100*n.Weight*float64(max(n.Slots, 1))/total)
+		p.Reason = fmt.Sprintf("earliest estimated finish: weight %g x %d slot(s) is %.0f%% of the cluster's configured speed", n.Weight, max(n.Slots, 1), 100*n.Weight*float64(max(n.Slots, 1))/total)
+		if x.d != nil {
+			w := x.d.Why[i]
+			p.LearntSpeed = w.LearntSpeed
+			p.Backups = w.Backups
+			if w.LearntSpeed > 0 {
+				p.Reason += fmt.Sprintf("; measured %.0f%% of its configured speed", 100*w.LearntSpeed/w.ConfiguredSpeed)
+			}
+			if w.Tasks == 0 {
+				p.Reason += "; never the earliest finish for the work left"
+			}
+		}
 		if x.lost[n.ID] {
 			p.Reason += "; lost during the job, its work went elsewhere"
 		}
@@ -98,77 +138,105 @@ func (x *Executor) Placement() []job.NodePlacement {
 	return out
 }
 
-// pick chooses the node for a task: the planned one for a segment's first
-// attempt, else the heaviest node not avoided and not lost, preferring one
-// with a free slot.
-func (x *Executor) pick(t job.Task) (int, error) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
+// pickFree chooses the node for a task the dispatcher does not place
+// (audio, merge, a retry): the fastest node with a free slot that is not
+// avoided and not lost. It returns -1 while every such node is busy.
+func (x *Executor) pickFree(t job.Task) (int, error) {
 	avoid := map[string]bool{}
 	for _, h := range t.Avoid {
 		avoid[h] = true
 	}
-	usable := func(i int) bool {
-		n := x.Nodes[i]
-		return !x.lost[n.ID] && !avoid[n.Hostname]
-	}
-	if t.Role == job.RoleSegment && t.Segment < len(x.assign) {
-		if i := x.assign[t.Segment]; usable(i) {
-			return i, nil
-		}
-	}
-	best := -1
-	score := func(i int) float64 {
-		free := float64(cap(x.slots[i]) - len(x.slots[i]))
-		return x.Nodes[i].Weight * (1 + free) // a free slot on a fast node first
-	}
-	for i := range x.Nodes {
-		if usable(i) && (best < 0 || score(i) > score(best)) {
-			best = i
-		}
-	}
-	if best < 0 {
-		// Every node was avoided: trying one again beats giving up.
-		for i := range x.Nodes {
-			if !x.lost[x.Nodes[i].ID] && (best < 0 || x.Nodes[i].Weight > x.Nodes[best].Weight) {
-				best = i
+	alive := 0
+	for _, n := range x.Nodes {
+		if !x.lost[n.ID] {
+			alive++
+			if avoid[n.Hostname] {
+				alive--
 			}
 		}
 	}
-	if best < 0 {
-		return 0, fmt.Errorf("%w: every node is down", scheduler.ErrNoFeasibleNode)
+	if alive == 0 {
+		avoid = nil // every node failed it once: trying one again beats giving up
+	}
+	best := -1
+	for i, n := range x.Nodes {
+		if x.lost[n.ID] || avoid[n.Hostname] || x.d.Busy(i) >= max(n.Slots, 1) {
+			continue
+		}
+		if best < 0 || n.Weight > x.Nodes[best].Weight {
+			best = i
+		}
+	}
+	if best < 0 && len(x.lost) == len(x.Nodes) {
+		return -1, fmt.Errorf("%w: every node is down", scheduler.ErrNoFeasibleNode)
 	}
 	return best, nil
 }
 
-// Run implements job.Executor: create the service, wait for its task to end,
-// read its exit code and last log lines, remove the service.
+// Run implements job.Executor: a segment's first attempt is placed by the
+// dispatcher (and may race a backup); other tasks take the fastest free
+// node. Each runs as a service: create it, wait for its task to end, read
+// its exit code and last log lines, remove it.
 func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) {
-	if x.slots == nil {
+	x.mu.Lock()
+	placed := x.d != nil
+	x.mu.Unlock()
+	if !placed {
 		if _, err := x.Place(t.JobID, nil); err != nil {
 			return job.TaskResult{}, err
 		}
 	}
-	var ni int
+	if t.Role == job.RoleSegment && t.Attempt == 1 && t.Segment >= 0 && t.Segment < len(x.grants) {
+		return x.runDispatched(ctx, t)
+	}
+	ni, err := x.acquire(ctx, t)
+	if err != nil {
+		return job.TaskResult{}, err
+	}
+	defer func() {
+		x.mu.Lock()
+		x.d.Hold(ni, -1)
+		x.mu.Unlock()
+		x.tick(true)
+	}()
+	return x.runOn(ctx, t, ni, t.Args, t.OnProgress)
+}
+
+// acquire waits for a free slot for a task outside the dispatcher; such
+// tasks go before the dispatcher hands out more segments.
+func (x *Executor) acquire(ctx context.Context, t job.Task) (int, error) {
+	x.mu.Lock()
+	x.external++
+	x.mu.Unlock()
+	defer func() {
+		x.mu.Lock()
+		x.external--
+		x.mu.Unlock()
+	}()
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
 	for {
-		var err error
-		if ni, err = x.pick(t); err != nil {
-			return job.TaskResult{}, err
+		x.mu.Lock()
+		ni, err := x.pickFree(t)
+		if ni >= 0 {
+			x.d.Hold(ni, 1)
+		}
+		x.mu.Unlock()
+		if err != nil || ni >= 0 {
+			return ni, err
 		}
 		select {
-		case x.slots[ni] <- struct{}{}:
+		case <-ticker.C:
 		case <-ctx.Done():
-			return job.TaskResult{Node: x.Nodes[ni].Hostname}, ctx.Err()
+			return 0, ctx.Err()
 		}
-		if !x.isLost(ni) {
-			break
-		}
-		<-x.slots[ni] // the node was lost while this task waited for it
 	}
-	defer func() { <-x.slots[ni] }()
+}
+
+// runOn runs task t as a service on node ni.
+func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string, onProgress func(media.Progress)) (job.TaskResult, error) {
 	node := x.Nodes[ni]
 	res := job.TaskResult{Node: node.Hostname}
-
 	spec := ServiceSpec(TaskSpec{
 		JobID:    t.JobID,
 		Name:     t.Name,
@@ -176,7 +244,7 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 		Segment:  t.Segment,
 		Attempt:  t.Attempt,
 		Image:    x.Image,
-		Command:  command(t.Program, x.rewrite(t.Args), t.OnProgress != nil),
+		Command:  command(t.Program, x.rewrite(args), onProgress != nil),
 		NodeID:   node.ID,
 		NodeArch: node.Arch,
 		Mounts:   x.Mounts,
@@ -194,7 +262,7 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 		// label: RemoveJob runs at the end of every job.
 		_ = x.Engine.ServiceRemove(rctx, created.ID)
 	}()
-	err = x.wait(ctx, created.ID, spec.Name, node, t.OnProgress)
+	err = x.wait(ctx, created.ID, spec.Name, node, onProgress)
 	res.Finished = time.Now()
 	if err == nil && t.CaptureOutput {
 		res.Output = x.serviceOutput(ctx, created.ID)
@@ -244,6 +312,10 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 	start := time.Now()
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
+	progressEvery := x.ProgressEvery
+	if progressEvery <= 0 {
+		progressEvery = 2 * time.Second
+	}
 	lastNodeCheck, lastProgress := time.Now(), time.Now()
 	for {
 		select {
@@ -277,7 +349,7 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 		if done, err := x.outcome(ctx, t, name, node); done {
 			return err
 		}
-		if onProgress != nil && t.Status.State == swarm.TaskStateRunning && time.Since(lastProgress) > 2*time.Second {
+		if onProgress != nil && t.Status.State == swarm.TaskStateRunning && time.Since(lastProgress) > progressEvery {
 			lastProgress = time.Now()
 			out, _ := taskLogs(ctx, x.Engine, t.ID, 15)
 			if p, ok := progressOf(out); ok {
@@ -314,18 +386,10 @@ func (x *Executor) outcome(ctx context.Context, t swarm.Task, name string, node 
 		return true, fmt.Errorf("task %s: %s", t.Status.State, msg)
 	case swarm.TaskStateOrphaned, swarm.TaskStateShutdown, swarm.TaskStateRemove:
 		// The node went away with the task (or Swarm gave up on it).
-		x.mu.Lock()
-		x.lost[node.ID] = true
-		x.mu.Unlock()
+		x.MarkLost(node.ID)
 		return true, fmt.Errorf("task %s on node %s: %s (node lost?)", name, node.Hostname, t.Status.State)
 	}
 	return false, nil
-}
-
-func (x *Executor) isLost(i int) bool {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.lost[x.Nodes[i].ID]
 }
 
 // MarkLost records that a node is gone, so that no more tasks go to it.
@@ -336,6 +400,11 @@ func (x *Executor) MarkLost(nodeID string) {
 		x.lost = map[string]bool{}
 	}
 	x.lost[nodeID] = true
+	for i, n := range x.Nodes {
+		if n.ID == nodeID && x.d != nil {
+			x.d.Down(i)
+		}
+	}
 }
 
 // serviceOutput reads the last lines of a finished service's task.

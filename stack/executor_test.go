@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +35,12 @@ type fakeEngine struct {
 	outcome  func(spec swarm.ServiceSpec) (swarm.TaskState, int)
 	nodeDown map[string]bool
 	logs     string
+	// timed, when set, decides a task's state from the time since its
+	// service was created; a completed task's last argument is written as
+	// a file holding the service's name.
+	timed    func(spec swarm.ServiceSpec, elapsed time.Duration) swarm.TaskState
+	created0 map[string]time.Time
+	progress func(spec swarm.ServiceSpec, elapsed time.Duration) int64
 }
 
 func newFake(outcome func(swarm.ServiceSpec) (swarm.TaskState, int)) *fakeEngine {
@@ -47,6 +56,10 @@ func (f *fakeEngine) ServiceCreate(_ context.Context, spec swarm.ServiceSpec, op
 	f.created = append(f.created, spec)
 	id := spec.Name + "-id"
 	f.live[id] = spec
+	if f.created0 == nil {
+		f.created0 = map[string]time.Time{}
+	}
+	f.created0[id] = time.Now()
 	return swarm.ServiceCreateResponse{ID: id}, nil
 }
 
@@ -66,7 +79,19 @@ func (f *fakeEngine) TaskList(_ context.Context, opts swarm.TaskListOptions) ([]
 	if !ok {
 		return nil, nil
 	}
-	state, code := f.outcome(spec)
+	var state swarm.TaskState
+	var code int
+	if f.timed != nil {
+		state = f.timed(spec, time.Since(f.created0[id]))
+		if state == swarm.TaskStateComplete {
+			cmd := spec.TaskTemplate.ContainerSpec.Command
+			if err := os.WriteFile(cmd[len(cmd)-1], []byte(spec.Name), 0o644); err != nil {
+				state, code = swarm.TaskStateFailed, 1
+			}
+		}
+	} else {
+		state, code = f.outcome(spec)
+	}
 	t := swarm.Task{ID: id + "-task", Status: swarm.TaskStatus{State: state, ContainerStatus: &swarm.ContainerStatus{ExitCode: code}}}
 	return []swarm.Task{t}, nil
 }
@@ -84,14 +109,25 @@ func (f *fakeEngine) NodeList(_ context.Context, opts swarm.NodeListOptions) ([]
 	return out, nil
 }
 
-// TaskLogs returns the logs in the engine's multiplexed format (stderr).
-func (f *fakeEngine) TaskLogs(context.Context, string, container.LogsOptions) (io.ReadCloser, error) {
+// TaskLogs returns the logs in the engine's multiplexed format: f.logs on
+// stderr, and for timed tasks a -progress report on stdout (frames done so
+// far at the task's true speed).
+func (f *fakeEngine) TaskLogs(_ context.Context, taskID string, _ container.LogsOptions) (io.ReadCloser, error) {
 	var b bytes.Buffer
-	hdr := make([]byte, 8)
-	hdr[0] = 2
-	binary.BigEndian.PutUint32(hdr[4:], uint32(len(f.logs)))
-	b.Write(hdr)
-	b.WriteString(f.logs)
+	frame := func(stream byte, s string) {
+		hdr := make([]byte, 8)
+		hdr[0] = stream
+		binary.BigEndian.PutUint32(hdr[4:], uint32(len(s)))
+		b.Write(hdr)
+		b.WriteString(s)
+	}
+	f.mu.Lock()
+	id := strings.TrimSuffix(taskID, "-task")
+	if spec, ok := f.live[id]; ok && f.progress != nil {
+		frame(1, fmt.Sprintf("frame=%d\nprogress=continue\n", f.progress(spec, time.Since(f.created0[id]))))
+	}
+	f.mu.Unlock()
+	frame(2, f.logs)
 	return io.NopCloser(&b), nil
 }
 
@@ -104,7 +140,7 @@ func testNodes() []scheduler.Node {
 }
 
 func newExec(f *fakeEngine) *Executor {
-	return &Executor{Engine: f, Image: "img", Nodes: testNodes(), HostRoot: "/host/store", NodeRoot: "/srv/dswarm", Poll: time.Millisecond}
+	return &Executor{Engine: f, Image: "img", Nodes: testNodes(), HostRoot: "/host/store", NodeRoot: "/srv/dswarm", Poll: time.Millisecond, ProgressEvery: 10 * time.Millisecond}
 }
 
 func constraintNode(spec swarm.ServiceSpec) string {
@@ -116,38 +152,119 @@ func constraintNode(spec swarm.ServiceSpec) string {
 	return ""
 }
 
-func TestExecutorRunsPlannedNodeAndRemovesService(t *testing.T) {
-	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateComplete, 0 })
+// runSegments runs every segment's first attempt at once, as the job
+// runner does, and returns the nodes they ran on.
+func runSegments(t *testing.T, x *Executor, n int, dir string) []string {
+	nodes := make([]string, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := filepath.Join(dir, fmt.Sprintf("seg-%03d.nut", i))
+			res, err := x.Run(context.Background(), job.Task{JobID: "job1", Name: fmt.Sprintf("seg-%03d", i), Role: job.RoleSegment, Segment: i, Attempt: 1,
+				Args: []string{"-i", "/host/store/upload/in.mp4", out}, Output: out})
+			assert.NoError(t, err)
+			nodes[i] = res.Node
+		}()
+	}
+	wg.Wait()
+	return nodes
+}
+
+// trueSpeed makes the fake's tasks take frames/speed*scale on a node, and
+// report their progress at that speed.
+func trueSpeed(f *fakeEngine, speeds map[string]float64, frames float64, scale time.Duration) {
+	f.timed = func(spec swarm.ServiceSpec, elapsed time.Duration) swarm.TaskState {
+		if elapsed < time.Duration(frames/speeds[constraintNode(spec)]*float64(scale)) {
+			return swarm.TaskStateRunning
+		}
+		return swarm.TaskStateComplete
+	}
+	f.progress = func(spec swarm.ServiceSpec, elapsed time.Duration) int64 {
+		return int64(min(elapsed.Seconds()/scale.Seconds()*speeds[constraintNode(spec)], frames))
+	}
+}
+
+// TestExecutorDispatchesByWeight: true speeds equal to the weights; the
+// segments land in proportion to them (within one of the static plan),
+// every service is removed, paths are rewritten.
+func TestExecutorDispatchesByWeight(t *testing.T) {
+	f := newFake(nil)
+	trueSpeed(f, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 25, 100*time.Millisecond)
 	x := newExec(f)
-	segs := make([]scheduler.Segment, 8)
+	x.Startup = time.Millisecond
+	dir := t.TempDir()
+	x.HostRoot, x.NodeRoot = dir, dir
+	segs := make([]scheduler.Segment, 24)
 	for i := range segs {
 		segs[i] = scheduler.Segment{Index: i, Count: 25}
 	}
 	conc, err := x.Place("job1", segs)
 	require.NoError(t, err)
-	assert.Equal(t, 8, conc, "every segment may be in flight; nodes throttle")
+	assert.Equal(t, 24, conc, "every segment may wait; the dispatcher starts them")
 
 	counts := map[string]int{}
-	for i := range segs {
-		res, err := x.Run(context.Background(), job.Task{JobID: "job1", Name: "seg", Role: job.RoleSegment, Segment: i, Attempt: 1,
-			Args: []string{"-i", "/host/store/upload/in.mp4", "/host/store/tmp/x/seg.nut", "/elsewhere/y"}})
-		require.NoError(t, err)
-		counts[res.Node]++
+	for _, n := range runSegments(t, x, len(segs), dir) {
+		counts[n]++
 	}
-	assert.Equal(t, map[string]int{"node1": 4, "node2": 3, "node3": 1}, counts, "planned in proportion to the weights")
-	require.Len(t, f.created, 8)
-	assert.ElementsMatch(t, f.removed, []string{
-		f.created[0].Name + "-id", f.created[1].Name + "-id", f.created[2].Name + "-id", f.created[3].Name + "-id",
-		f.created[4].Name + "-id", f.created[5].Name + "-id", f.created[6].Name + "-id", f.created[7].Name + "-id",
-	}, "every service removed")
-	assert.Empty(t, f.live)
-
+	for _, p := range x.Placement() {
+		t.Logf("%s: planned %d, ran %d; %s", p.Node, p.Planned, counts[p.Node], p.Reason)
+		assert.InDelta(t, p.Planned, counts[p.Node], 1, "%s ran %d, planned %d", p.Node, counts[p.Node], p.Planned)
+	}
+	assert.Equal(t, 12, x.Placement()[0].Planned)
+	assert.Len(t, f.created, 24, "no backups: nothing straggled")
+	assert.Len(t, f.removed, 24)
+	assert.Empty(t, f.live, "every service removed")
 	cmd := f.created[0].TaskTemplate.ContainerSpec.Command
-	assert.Equal(t, "ffmpeg", cmd[0])
-	assert.Contains(t, cmd, "/srv/dswarm/upload/in.mp4", "storage paths rewritten to the nodes' view")
-	assert.Contains(t, cmd, "/srv/dswarm/tmp/x/seg.nut")
-	assert.Contains(t, cmd, "/elsewhere/y", "other arguments untouched")
-	assert.Equal(t, media.FFmpegArgs(nil), cmd[1:len(media.FFmpegArgs(nil))+1])
+	assert.Equal(t, []string{"ffmpeg", "-progress", "pipe:1"}, cmd[:3], "progress feeds the dispatcher")
+}
+
+// TestExecutorBackupWins: node3's weight says it is as fast as the others,
+// but it is 20x slower. The last segment it holds gets a backup on an idle
+// node; the backup wins, its file becomes the segment's, the straggler's
+// service is removed, and no backup file is left.
+func TestExecutorBackupWins(t *testing.T) {
+	f := newFake(nil)
+	trueSpeed(f, map[string]float64{"n1": 40, "n2": 40, "n3": 2}, 25, 100*time.Millisecond)
+	x := newExec(f)
+	for i := range x.Nodes {
+		x.Nodes[i].Weight = 40
+	}
+	x.Startup = time.Millisecond
+	dir := t.TempDir()
+	x.HostRoot, x.NodeRoot = dir, dir
+	segs := make([]scheduler.Segment, 3)
+	for i := range segs {
+		segs[i] = scheduler.Segment{Index: i, Count: 25}
+	}
+	_, err := x.Place("j", segs)
+	require.NoError(t, err)
+	nodes := runSegments(t, x, 3, dir)
+	assert.NotContains(t, nodes, "node3", "the straggler lost its race")
+	var names []string
+	for _, s := range f.created {
+		names = append(names, s.Name)
+	}
+	require.Len(t, f.created, 4, "three segments and one backup: %v", names)
+	backup := f.created[3].Name
+	assert.True(t, strings.HasSuffix(backup, "-backup-a1"), backup)
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	assert.Len(t, files, 3, "no backup file left: %v", files)
+	won := false
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		won = won || string(b) == backup
+	}
+	assert.True(t, won, "the backup's file became the segment's")
+	assert.Empty(t, f.live, "the straggler's service was removed")
+	var p job.NodePlacement
+	for _, q := range x.Placement() {
+		if q.Node != "node3" {
+			p.Backups += q.Backups
+		}
+	}
+	assert.Equal(t, 1, p.Backups)
 }
 
 func TestExecutorFailureNamesExitCodeAndLogLine(t *testing.T) {
@@ -248,7 +365,7 @@ func TestPlacementExplains(t *testing.T) {
 	assert.Equal(t, 4, got["node1"].Planned)
 	assert.Equal(t, 3, got["node2"].Planned)
 	assert.Equal(t, 1, got["node3"].Planned)
-	assert.Contains(t, got["node1"].Reason, "50% of the cluster's speed")
+	assert.Contains(t, got["node1"].Reason, "50% of the cluster's configured speed")
 	assert.Equal(t, "not eligible: wrong arch", got["pi-zero"].Reason)
 	assert.Zero(t, got["pi-zero"].Planned)
 }

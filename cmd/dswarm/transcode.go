@@ -244,6 +244,7 @@ func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Wri
 		HostRoot: root,
 		NodeRoot: sw.nodeStorage,
 		Rejected: feas.Rejected,
+		Startup:  swarmTaskStartup,
 	}
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)

@@ -94,6 +94,10 @@ var (
 		[]string{"-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-c:s", "srt"})}
 	// AudioOnly has no video stream at all.
 	AudioOnly = Spec{"audio-only.m4a", join(tone(440, 3), []string{"-c:a", "aac"})}
+	// Busy is the source of the placement tests: 30 s of 720p with 1 s
+	// GOPs, enough encoding work that node speed, not start-up, decides.
+	Busy = Spec{"busy-720p.mp4", join(video("testsrc2=s=1280x720:r=25", 30),
+		[]string{"-c:v", "libx264", "-preset", "ultrafast", "-g", "25"})}
 	// Lossy is the source of the lossy-join tests: moving detail, 10 s.
 	Lossy = Spec{"lossy-source.mp4", join(video("testsrc2=s=640x360:r=25", 10), tone(440, 10),
 		[]string{"-c:v", "libx264", "-preset", "ultrafast", "-qp", "10", "-g", "50", "-c:a", "aac"})}

@@ -1,0 +1,177 @@
+package stack
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/media"
+	"github.com/dswarm/dswarm/scheduler"
+)
+
+// race is a segment's first attempt and any backup copies of it: the first
+// to finish wins, the others are cancelled (their services removed) and
+// their files deleted.
+type race struct {
+	ctx     context.Context
+	task    job.Task
+	results chan attemptResult
+	cancel  map[int]context.CancelFunc // by attempt ID
+	live    int
+	won     bool
+}
+
+type attemptResult struct {
+	a   scheduler.Attempt
+	res job.TaskResult
+	err error
+}
+
+// backupPath is where a backup attempt writes: beside the segment's file,
+// with the same extension (ffmpeg picks the muxer by it).
+func backupPath(out string, id int) string {
+	ext := filepath.Ext(out)
+	return strings.TrimSuffix(out, ext) + ".backup" + strconv.Itoa(id) + ext
+}
+
+// tick asks the dispatcher what to start now; at most every 100 ms unless
+// forced (a slot was freed). Tasks waiting outside the dispatcher go first.
+func (x *Executor) tick(force bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.d == nil || x.external > 0 || (!force && time.Since(x.lastTick) < 100*time.Millisecond) {
+		return
+	}
+	x.lastTick = time.Now()
+	for _, a := range x.d.Next(x.now()) {
+		if !a.Backup {
+			x.grants[a.First] <- a // buffered: each segment is handed out once
+			continue
+		}
+		r := x.races[a.First]
+		if r == nil || r.won || r.live == 0 {
+			x.d.Abandon(a)
+			continue
+		}
+		r.live++
+		x.launch(r, a)
+	}
+}
+
+func (x *Executor) now() float64 { return time.Since(x.t0).Seconds() }
+
+// runDispatched runs a segment's first attempt where and when the
+// dispatcher says, with any backups it adds, and returns the winner.
+func (x *Executor) runDispatched(ctx context.Context, t job.Task) (job.TaskResult, error) {
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	var a scheduler.Attempt
+	for granted := false; !granted; {
+		x.tick(false)
+		select {
+		case a = <-x.grants[t.Segment]:
+			granted = true
+		case <-ticker.C:
+		case <-ctx.Done():
+			x.mu.Lock()
+			select {
+			case a := <-x.grants[t.Segment]: // handed out as the job ended
+				x.d.Abandon(a)
+			default:
+			}
+			x.mu.Unlock()
+			return job.TaskResult{}, ctx.Err()
+		}
+	}
+	r := &race{ctx: ctx, task: t, results: make(chan attemptResult, 4), cancel: map[int]context.CancelFunc{}, live: 1}
+	x.mu.Lock()
+	x.races[t.Segment] = r
+	x.launch(r, a)
+	x.mu.Unlock()
+
+	var winner *attemptResult
+	var primaryErr attemptResult
+	for {
+		var got attemptResult
+		select {
+		case got = <-r.results:
+		case <-ticker.C:
+			x.tick(false)
+			continue
+		}
+		x.mu.Lock()
+		r.live--
+		switch {
+		case got.err == nil && !r.won:
+			r.won = true
+			winner = &got
+			for _, c := range x.d.Finished(got.a, x.now()) {
+				if cancel := r.cancel[c.ID]; cancel != nil {
+					cancel() // the twin's service is removed as its run returns
+				}
+			}
+		case got.err != nil && !r.won:
+			x.d.Abandon(got.a)
+			if !got.a.Backup || primaryErr.err == nil {
+				primaryErr = got
+			}
+		}
+		if got.a.Backup && (winner == nil || winner.a.ID != got.a.ID) {
+			os.Remove(backupPath(t.Output, got.a.ID))
+		}
+		live := r.live
+		if live == 0 {
+			delete(x.races, t.Segment)
+		}
+		x.mu.Unlock()
+		x.tick(true) // a slot is free
+		if live > 0 {
+			continue
+		}
+		if winner == nil {
+			return primaryErr.res, primaryErr.err
+		}
+		if winner.a.Backup {
+			if err := os.Rename(backupPath(t.Output, winner.a.ID), t.Output); err != nil {
+				return winner.res, err
+			}
+		}
+		return winner.res, nil
+	}
+}
+
+// launch starts attempt a of race r in the background; x.mu is held.
+func (x *Executor) launch(r *race, a scheduler.Attempt) {
+	ctx, cancel := context.WithCancel(r.ctx)
+	r.cancel[a.ID] = cancel
+	t, args := r.task, r.task.Args
+	if a.Backup {
+		out := backupPath(t.Output, a.ID)
+		args = make([]string, len(t.Args))
+		for i, arg := range t.Args {
+			if arg == t.Output {
+				arg = out
+			}
+			args[i] = arg
+		}
+		t.Name += "-backup"
+	}
+	frames := max(x.frames[a.First], 1)
+	onProgress := func(p media.Progress) {
+		x.mu.Lock()
+		x.d.Progress(a, a.Cost*min(float64(p.Frame)/float64(frames), 1), x.now())
+		x.mu.Unlock()
+		if !a.Backup && r.task.OnProgress != nil {
+			r.task.OnProgress(p)
+		}
+	}
+	go func() {
+		defer cancel()
+		res, err := x.runOn(ctx, t, a.Node, args, onProgress)
+		r.results <- attemptResult{a: a, res: res, err: err}
+	}()
+}
