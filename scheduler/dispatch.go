@@ -117,7 +117,8 @@ type Dispatcher struct {
 	// progress of running attempts by ID: cost done and when it was seen
 	progress map[int][2]float64
 	nextID   int
-	held     []int  // slots taken by work the dispatcher does not schedule
+	measured map[int]bool // attempts whose speed the caller measured
+	held     []int        // slots taken by work the dispatcher does not schedule
 	down     []bool // nodes that left: no more work
 	// Why records, per node, the decisions worth explaining.
 	Why []NodeAccount
@@ -141,7 +142,7 @@ func NewDispatcher(costs []float64, nodes []SpeedNode, opt DispatchOptions) *Dis
 	if opt.MaxShare <= 0 {
 		opt.MaxShare = 1
 	}
-	d := &Dispatcher{costs: costs, nodes: nodes, opt: opt, prefix: make([]float64, len(costs)+1), progress: map[int][2]float64{}}
+	d := &Dispatcher{costs: costs, nodes: nodes, opt: opt, prefix: make([]float64, len(costs)+1), progress: map[int][2]float64{}, measured: map[int]bool{}}
 	for i, c := range costs {
 		d.prefix[i+1] = d.prefix[i] + c
 	}
@@ -203,6 +204,7 @@ func (d *Dispatcher) Abandon(a Attempt) {
 	}
 	d.running = keep
 	delete(d.progress, a.ID)
+	delete(d.measured, a.ID)
 }
 
 // eta is when a running attempt is expected to end: from its reported
@@ -223,12 +225,29 @@ func (d *Dispatcher) Progress(a Attempt, done, now float64) {
 	if !ok || now <= prev[1] || done <= prev[0] {
 		return
 	}
-	rate := (done - prev[0]) / (now - prev[1])
-	if d.learnt[a.Node] {
-		d.speed[a.Node] = 0.5*d.speed[a.Node] + 0.5*rate
+	d.learn(a.Node, (done-prev[0])/(now-prev[1]))
+}
+
+// Measured records the speed attempt a ran at, as its encoder reported it
+// (ffmpeg's fps over the task, without container start-up): a better
+// measure than the wall time Finished would otherwise use.
+func (d *Dispatcher) Measured(a Attempt, rate float64) {
+	if rate <= 0 {
+		return
+	}
+	d.measured[a.ID] = true
+	d.learn(a.Node, rate)
+}
+
+func (d *Dispatcher) learn(n int, rate float64) {
+	if d.learnt[n] {
+		d.speed[n] = 0.5*d.speed[n] + 0.5*rate
 	} else {
-		d.speed[a.Node], d.learnt[a.Node] = rate, true
-		d.rescaleUnlearnt()
+		d.speed[n], d.learnt[n] = rate, true
+	}
+	d.rescaleUnlearnt()
+	for m := range d.nodes {
+		d.Why[m].LearntSpeed = d.speed[m]
 	}
 }
 
@@ -470,19 +489,10 @@ func (d *Dispatcher) Finished(a Attempt, now float64) []Attempt {
 		delete(d.progress, c.ID)
 	}
 	d.Why[a.Node].Segments += a.Last - a.First
-	if work := now - a.Start - d.opt.Startup; work > 0 {
-		measured := a.Cost / work
-		if d.learnt[a.Node] {
-			d.speed[a.Node] = 0.5*d.speed[a.Node] + 0.5*measured
-		} else {
-			d.speed[a.Node] = measured
-			d.learnt[a.Node] = true
-		}
-		d.rescaleUnlearnt()
+	if work := now - a.Start - d.opt.Startup; work > 0 && !d.measured[a.ID] {
+		d.learn(a.Node, a.Cost/work)
 	}
-	for n := range d.nodes {
-		d.Why[n].LearntSpeed = d.speed[n]
-	}
+	delete(d.measured, a.ID)
 	return cancel
 }
 

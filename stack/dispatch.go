@@ -163,7 +163,11 @@ func (x *Executor) launch(r *race, a scheduler.Attempt) {
 	frames := max(x.frames[a.First], 1)
 	onProgress := func(p media.Progress) {
 		x.mu.Lock()
-		x.d.Progress(a, a.Cost*min(float64(p.Frame)/float64(frames), 1), x.now())
+		if p.Done {
+			x.d.Measured(a, p.FPS*a.Cost/float64(frames))
+		} else {
+			x.d.Progress(a, a.Cost*min(float64(p.Frame)/float64(frames), 1), x.now())
+		}
 		x.mu.Unlock()
 		if !a.Backup && r.task.OnProgress != nil {
 			r.task.OnProgress(p)

@@ -264,6 +264,12 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	}()
 	err = x.wait(ctx, created.ID, spec.Name, node, onProgress)
 	res.Finished = time.Now()
+	if err == nil && onProgress != nil {
+		// The last report has ffmpeg's own fps over the whole task.
+		if p, ok := progressOf(x.serviceOutput(ctx, created.ID)); ok {
+			onProgress(p)
+		}
+	}
 	if err == nil && t.CaptureOutput {
 		res.Output = x.serviceOutput(ctx, created.ID)
 	}

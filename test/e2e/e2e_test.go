@@ -191,7 +191,7 @@ func TestPlacementFollowsSpeed(t *testing.T) {
 	src := testmedia.Generate(t, testmedia.Busy)
 	out := filepath.Join(t.TempDir(), "out.mp4")
 	start := time.Now()
-	sum := transcodeSwarm(t, src, out, "1s", "-c:v", "libx264", "-preset", "fast", "-threads", "1")
+	sum := transcodeSwarm(t, src, out, "2s", "-c:v", "libx264", "-preset", "veryslow", "-threads", "1")
 	t.Logf("%d segments in %.1fs", sum.Segments, time.Since(start).Seconds())
 	assert.Equal(t, 750, sum.OutputFrames)
 	require.Len(t, sum.Placement, 3)
