@@ -119,7 +119,7 @@ type Dispatcher struct {
 	nextID   int
 	measured map[int]bool // attempts whose speed the caller measured
 	held     []int        // slots taken by work the dispatcher does not schedule
-	down     []bool // nodes that left: no more work
+	down     []bool       // nodes that left: no more work
 	// Why records, per node, the decisions worth explaining.
 	Why []NodeAccount
 }

@@ -3,8 +3,8 @@ package scheduler
 import (
 	"math"
 	"sort"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
