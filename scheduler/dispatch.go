@@ -119,6 +119,7 @@ type Dispatcher struct {
 	nextID   int
 	measured map[int]bool // attempts whose speed the caller measured
 	held     []int        // slots taken by work the dispatcher does not schedule
+	others   []int        // slots other jobs hold
 	down     []bool       // nodes that left: no more work
 	// Why records, per node, the decisions worth explaining.
 	Why []NodeAccount
@@ -150,6 +151,7 @@ func NewDispatcher(costs []float64, nodes []SpeedNode, opt DispatchOptions) *Dis
 	d.learnt = make([]bool, len(nodes))
 	d.Why = make([]NodeAccount, len(nodes))
 	d.held = make([]int, len(nodes))
+	d.others = make([]int, len(nodes))
 	d.down = make([]bool, len(nodes))
 	for i, n := range nodes {
 		d.speed[i] = n.Speed
@@ -167,7 +169,7 @@ func (d *Dispatcher) Name() string { return "dswarm" }
 func (d *Dispatcher) rangeCost(first, last int) float64 { return d.prefix[last] - d.prefix[first] }
 
 func (d *Dispatcher) busy(n int) int {
-	c := d.held[n]
+	c := d.held[n] + d.others[n]
 	for _, a := range d.running {
 		if a.Node == n {
 			c++
@@ -188,6 +190,49 @@ func (d *Dispatcher) full(n int) bool {
 // work the dispatcher does not schedule: the audio track, the merge, a
 // retry after a failure.
 func (d *Dispatcher) Hold(n, delta int) { d.held[n] = max(d.held[n]+delta, 0) }
+
+// SetOthers sets how many of node n's slots other jobs hold.
+func (d *Dispatcher) SetOthers(n, k int) { d.others[n] = max(k, 0) }
+
+// Pending is how many segments have not been handed out.
+func (d *Dispatcher) Pending() int {
+	n := 0
+	for _, p := range d.pending {
+		n += p[1] - p[0]
+	}
+	return n
+}
+
+// Requeue takes back attempt a, just handed out, that could not start (the
+// slot went to another job): its segments are pending again.
+func (d *Dispatcher) Requeue(a Attempt) {
+	d.Abandon(a)
+	d.Why[a.Node].Tasks--
+	if a.Backup {
+		d.Why[a.Node].Backups--
+		return
+	}
+	d.pending = append(d.pending, [2]int{a.First, a.Last})
+}
+
+// Skip takes segment i out of the work: it is done already, or runs in a
+// task adopted from before a restart.
+func (d *Dispatcher) Skip(i int) {
+	for k, p := range d.pending {
+		if i < p[0] || i >= p[1] {
+			continue
+		}
+		var parts [][2]int
+		if p[0] < i {
+			parts = append(parts, [2]int{p[0], i})
+		}
+		if i+1 < p[1] {
+			parts = append(parts, [2]int{i + 1, p[1]})
+		}
+		d.pending = append(d.pending[:k], append(parts, d.pending[k+1:]...)...)
+		return
+	}
+}
 
 // Down records that node n left: it gets no more work, and its speed no
 // longer counts towards the job's projected end.

@@ -234,3 +234,23 @@ func TestHoldDownAbandon(t *testing.T) {
 		assert.NotEqual(t, 2, a.Node)
 	}
 }
+
+// TestRequeueAndSkip: a requeued attempt's segment is handed out again; a
+// skipped segment never is.
+func TestRequeueAndSkip(t *testing.T) {
+	d := NewDispatcher([]float64{1, 5, 3}, []SpeedNode{{Name: "a", Speed: 1, Slots: 1}}, DispatchOptions{OneSegment: true})
+	d.Skip(1)
+	first := d.Next(0)
+	require.Len(t, first, 1)
+	assert.Equal(t, 2, first[0].First, "costliest left after skipping 1")
+	d.Requeue(first[0])
+	again := d.Next(0)
+	require.Len(t, again, 1)
+	assert.Equal(t, 2, again[0].First, "requeued")
+	d.Finished(again[0], 10)
+	last := d.Next(10)
+	require.Len(t, last, 1)
+	assert.Equal(t, 0, last[0].First)
+	d.Finished(last[0], 20)
+	assert.Empty(t, d.Next(20), "segment 1 was skipped")
+}

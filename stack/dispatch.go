@@ -47,7 +47,12 @@ func (x *Executor) tick(force bool) {
 		return
 	}
 	x.lastTick = time.Now()
+	x.syncOthers()
 	for _, a := range x.d.Next(x.now()) {
+		if !x.Pool.Take(x.jobID, x.Nodes[a.Node].ID, x.lastTick) {
+			x.d.Requeue(a) // the slot is another job's due
+			continue
+		}
 		if !a.Backup {
 			x.grants[a.First] <- a // buffered: each segment is handed out once
 			continue
@@ -55,10 +60,21 @@ func (x *Executor) tick(force bool) {
 		r := x.races[a.First]
 		if r == nil || r.won || r.live == 0 {
 			x.d.Abandon(a)
+			x.Pool.Release(x.jobID, x.Nodes[a.Node].ID)
 			continue
 		}
 		r.live++
 		x.launch(r, a)
+	}
+	if x.d.Pending() > 0 {
+		x.Pool.Refused(x.jobID, x.lastTick)
+	}
+}
+
+// syncOthers tells the dispatcher which slots other jobs hold; x.mu is held.
+func (x *Executor) syncOthers() {
+	for i, n := range x.Nodes {
+		x.d.SetOthers(i, x.Pool.Others(x.jobID, n.ID))
 	}
 }
 
@@ -81,6 +97,7 @@ func (x *Executor) runDispatched(ctx context.Context, t job.Task) (job.TaskResul
 			select {
 			case a := <-x.grants[t.Segment]: // handed out as the job ended
 				x.d.Abandon(a)
+				x.Pool.Release(x.jobID, x.Nodes[a.Node].ID)
 			default:
 			}
 			x.mu.Unlock()
@@ -103,6 +120,7 @@ func (x *Executor) runDispatched(ctx context.Context, t job.Task) (job.TaskResul
 			x.tick(false)
 			continue
 		}
+		x.Pool.Release(x.jobID, x.Nodes[got.a.Node].ID)
 		x.mu.Lock()
 		r.live--
 		switch {

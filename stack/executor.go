@@ -43,11 +43,15 @@ type Executor struct {
 	// Startup is a task's fixed cost (service creation, container start,
 	// ffmpeg's seek), for the dispatcher (default 1.5s).
 	Startup time.Duration
+	// Pool shares the nodes' slots with other jobs (dswarm serve); nil =
+	// this job has the cluster to itself.
+	Pool *Pool
 	// Rejected are the nodes the placement filters left out, with the
 	// reason, for the job's explanation.
 	Rejected map[string]string
 
 	mu       sync.Mutex
+	jobID    string
 	d        *scheduler.Dispatcher
 	t0       time.Time
 	lastTick time.Time
@@ -68,7 +72,7 @@ var _ job.Explainer = (*Executor)(nil)
 func (x *Executor) Name() string { return "swarm" }
 
 // Place implements job.Placer: it sets up the dispatcher for the segments.
-func (x *Executor) Place(_ string, segs []scheduler.Segment) (int, error) {
+func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
 	costs := scheduler.SegmentCosts(segs)
 	plan, err := scheduler.Assign(costs, x.Nodes)
 	if err != nil {
@@ -84,6 +88,15 @@ func (x *Executor) Place(_ string, segs []scheduler.Segment) (int, error) {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	if x.Pool == nil {
+		x.Pool = NewPool()
+	}
+	slots := map[string]int{}
+	for _, n := range x.Nodes {
+		slots[n.ID] = max(n.Slots, 1)
+	}
+	x.Pool.Join(jobID, slots)
+	x.jobID = jobID
 	x.plan, x.costs = plan, costs
 	x.d = scheduler.NewDispatcher(costs, speeds, scheduler.DispatchOptions{Startup: startup.Seconds(), OneSegment: true})
 	x.t0 = time.Now()
@@ -197,6 +210,7 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 		x.mu.Lock()
 		x.d.Hold(ni, -1)
 		x.mu.Unlock()
+		x.Pool.Release(x.jobID, x.Nodes[ni].ID)
 		x.tick(true)
 	}()
 	return x.runOn(ctx, t, ni, t.Args, t.OnProgress)
@@ -217,9 +231,17 @@ func (x *Executor) acquire(ctx context.Context, t job.Task) (int, error) {
 	defer ticker.Stop()
 	for {
 		x.mu.Lock()
+		x.syncOthers()
 		ni, err := x.pickFree(t)
 		if ni >= 0 {
-			x.d.Hold(ni, 1)
+			if x.Pool.Take(x.jobID, x.Nodes[ni].ID, time.Now()) {
+				x.d.Hold(ni, 1)
+			} else {
+				ni = -1
+			}
+		}
+		if ni < 0 {
+			x.Pool.Refused(x.jobID, time.Now())
 		}
 		x.mu.Unlock()
 		if err != nil || ni >= 0 {
