@@ -45,6 +45,27 @@ type Config struct {
 	Log io.Writer
 	// Progress, when set, is called as work advances (from several goroutines).
 	Progress func(Status)
+	// OnSegment, when set, hears every change of a segment's state (from
+	// several goroutines): the scheduler's job records and event stream.
+	OnSegment func(SegmentEvent)
+	// Done lists the segments an earlier run of this job (same JobID and
+	// TempDir) finished; their files are checked again (frame count) and
+	// kept, not re-encoded. Index -1 is the audio track.
+	Done map[int]bool
+}
+
+// SegmentEvent is a change of one segment's state. Index -1 is the audio
+// track.
+type SegmentEvent struct {
+	Index   int     `json:"index"`
+	State   string  `json:"state"` // "running", "done", "failed"
+	Node    string  `json:"node,omitempty"`
+	Attempt int     `json:"attempt,omitempty"`
+	Frames  int     `json:"frames"`
+	Seconds float64 `json:"seconds,omitempty"`
+	FPS     float64 `json:"fps,omitempty"`
+	Reused  bool    `json:"reused,omitempty"` // kept from before a restart
+	Error   string  `json:"error,omitempty"`
 }
 
 // Status is a snapshot of a running job for progress displays.
@@ -153,6 +174,12 @@ func prepareOutput(output, partialDir, id string, overwrite bool) (string, error
 	}
 	name := ".dswarm-" + id + "-" + filepath.Base(output)
 	probe := filepath.Join(dir, name)
+	// A file of this job's own id is left from an earlier run of the same
+	// job (a scheduler restarted mid-job): it is ours to replace.
+	os.Remove(probe)
+	if partialDir != "" {
+		os.Remove(filepath.Join(partialDir, name))
+	}
 	f, err := os.OpenFile(probe, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return "", fmt.Errorf("output directory %s is not writable: %w", dir, unwrapPath(err))

@@ -94,6 +94,11 @@ feed:
 
 func (r *run) encodeAudio(ctx context.Context) error {
 	r.audioFile = filepath.Join(r.temp, "audio.nut")
+	if r.reused[-1] {
+		r.event(SegmentEvent{Index: -1, State: "done", Reused: true})
+		return nil
+	}
+	r.event(SegmentEvent{Index: -1, State: "running"})
 	opts := append(r.trimArgs(), r.opts.Audio...)
 	if r.audioCodec != "" {
 		opts = append([]string{"-c:a", r.audioCodec}, opts...)
@@ -101,9 +106,11 @@ func (r *run) encodeAudio(ctx context.Context) error {
 	cmd := media.AudioCommand{Input: r.cfg.Input, Options: opts, Output: r.audioFile}
 	res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: "audio", Role: RoleAudio, Segment: -1, Args: cmd.Args()})
 	if err != nil {
+		r.event(SegmentEvent{Index: -1, State: "failed", Node: res.Node, Attempt: res.attempts, Error: err.Error()})
 		return fmt.Errorf("audio: %w", err)
 	}
 	r.audioResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(), Attempts: res.attempts}
+	r.event(SegmentEvent{Index: -1, State: "done", Node: res.Node, Attempt: res.attempts, Seconds: r.audioResult.Seconds})
 	return nil
 }
 
@@ -116,6 +123,14 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 	want := r.out.Spans[i].Frames
 	sum := &r.segResults[i]
 	*sum = SegmentSummary{Index: i, Frames: want, StartSeconds: r.out.seconds(r.out.Spans[i].TrimStart)}
+	if r.reused[i] {
+		r.framesDone[i].Store(int64(want))
+		r.mu.Lock()
+		r.status.SegmentsDone++
+		r.mu.Unlock()
+		r.event(SegmentEvent{Index: i, State: "done", Frames: want, Reused: true})
+		return nil
+	}
 	seek := seg.Seek
 	var avoid, tried []string
 	var lastErr error
@@ -133,6 +148,9 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			OnProgress: func(p media.Progress) {
 				r.framesDone[i].Store(p.Frame)
 			},
+			OnStart: func(node string) {
+				r.event(SegmentEvent{Index: i, State: "running", Node: node, Attempt: attempt, Frames: want})
+			},
 		}
 		res, err := r.exec.Run(ctx, task)
 		if ctx.Err() != nil {
@@ -147,6 +165,7 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 		if err != nil {
 			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
 			avoid = append(avoid, res.Node)
+			r.event(SegmentEvent{Index: i, State: "failed", Node: res.Node, Attempt: attempt, Frames: want, Error: lastErr.Error()})
 			continue
 		}
 		got, err := countVideoPackets(ctx, r.segmentPath(i))
@@ -162,9 +181,11 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			r.mu.Lock()
 			r.status.SegmentsDone++
 			r.mu.Unlock()
+			r.event(SegmentEvent{Index: i, State: "done", Node: res.Node, Attempt: attempt, Frames: want, Seconds: sum.Seconds, FPS: sum.FPS})
 			return nil
 		}
 		lastErr = fmt.Errorf("segment %d on node %s: encoded %d frames, planned %d", i, nodeName(res.Node), got, want)
+		r.event(SegmentEvent{Index: i, State: "failed", Node: res.Node, Attempt: attempt, Frames: want, Error: lastErr.Error()})
 		if got < want && seek != scheduler.NoSeek {
 			seek = seg.FallbackSeek // decode from further back
 		}

@@ -38,6 +38,8 @@ type Task struct {
 	CaptureOutput bool
 	// OnProgress, when set, receives the frames encoded so far.
 	OnProgress func(media.Progress)
+	// OnStart, when set, hears the node the task starts on.
+	OnStart func(node string)
 }
 
 // TaskResult is where and when a task ran.
@@ -82,6 +84,12 @@ type NodePlacement struct {
 	Reason      string  `json:"reason"`
 }
 
+// Skipper is a Placer that must hear which segments need no task: those
+// kept from an earlier run of the job.
+type Skipper interface {
+	Skip(segment int)
+}
+
 // Explainer is a Placer that can say why each node got what it got.
 type Explainer interface {
 	Placement() []NodePlacement
@@ -98,6 +106,9 @@ func (Local) Name() string { return "local" }
 // Run implements Executor.
 func (l Local) Run(ctx context.Context, t Task) (TaskResult, error) {
 	res := TaskResult{Node: l.Hostname, Started: time.Now()}
+	if t.OnStart != nil {
+		t.OnStart(l.Hostname)
+	}
 	err := media.RunFFmpeg(ctx, t.Args, t.OnProgress)
 	res.Finished = time.Now()
 	return res, err

@@ -117,6 +117,7 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 			return nil, fmt.Errorf("place segments: %w", err)
 		}
 	}
+	r.reuse(ctx)
 	if err := r.preflight(ctx); err != nil {
 		return nil, err
 	}
@@ -235,6 +236,7 @@ type run struct {
 	subtitles   []int
 	subCodec    string
 	audioFile   string
+	reused      map[int]bool // segments (and -1, audio) kept from an earlier run
 	segResults  []SegmentSummary
 	audioResult *TaskSummary
 	mergeResult *TaskSummary
@@ -242,6 +244,31 @@ type run struct {
 	mu         sync.Mutex
 	status     Status
 	framesDone []atomic.Int64
+}
+
+// reuse keeps the segments an earlier run of the job finished, if their
+// files still hold exactly their frames.
+func (r *run) reuse(ctx context.Context) {
+	r.reused = map[int]bool{}
+	for i := range r.segs {
+		if r.cfg.Done[i] && r.segmentComplete(ctx, i, r.out.Spans[i].Frames) {
+			r.reused[i] = true
+			if s, ok := r.exec.(Skipper); ok {
+				s.Skip(i)
+			}
+		}
+	}
+	if r.cfg.Done[-1] {
+		if st, err := os.Stat(filepath.Join(r.temp, "audio.nut")); err == nil && st.Size() > 0 {
+			r.reused[-1] = true
+		}
+	}
+}
+
+func (r *run) event(e SegmentEvent) {
+	if r.cfg.OnSegment != nil {
+		r.cfg.OnSegment(e)
+	}
 }
 
 func (r *run) report() {

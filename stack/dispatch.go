@@ -177,6 +177,7 @@ func (x *Executor) launch(r *race, a scheduler.Attempt) {
 			args[i] = arg
 		}
 		t.Name += "-backup"
+		t.OnStart = nil
 	}
 	frames := max(x.frames[a.First], 1)
 	onProgress := func(p media.Progress) {

@@ -60,8 +60,9 @@ type Executor struct {
 	costs    []float64
 	grants   []chan scheduler.Attempt
 	races    map[int]*race
-	external int             // tasks waiting for a slot outside the dispatcher
-	lost     map[string]bool // node IDs whose tasks vanished with them
+	external int                  // tasks waiting for a slot outside the dispatcher
+	adopt    map[string]adoptable // task name -> service left by an earlier run
+	lost     map[string]bool      // node IDs whose tasks vanished with them
 }
 
 var _ job.Executor = (*Executor)(nil)
@@ -199,6 +200,9 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 			return job.TaskResult{}, err
 		}
 	}
+	if a, ok := x.adopted(t); ok {
+		return x.runAdopted(ctx, t, a)
+	}
 	if t.Role == job.RoleSegment && t.Attempt == 1 && t.Segment >= 0 && t.Segment < len(x.grants) {
 		return x.runDispatched(ctx, t)
 	}
@@ -272,6 +276,9 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 		Mounts:   x.Mounts,
 	}.reserve(t.Program, node))
 	res.Started = time.Now()
+	if t.OnStart != nil {
+		t.OnStart(node.Hostname)
+	}
 	created, err := x.Engine.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{QueryRegistry: false})
 	if err != nil {
 		return res, fmt.Errorf("create service %s: %w", spec.Name, err)
