@@ -1,0 +1,348 @@
+// Package server is the scheduler sidecar (`dswarm serve`): it owns the
+// jobs, runs a configurable number at once on the swarm, keeps their state
+// on the shared storage so a restarted scheduler finishes them, and serves
+// an HTTP API, an event stream, Prometheus metrics and a web page.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/nfs"
+)
+
+// RunFunc runs one job to the end. resume is true when an earlier scheduler
+// started it: the services it left are to be adopted, not started again.
+type RunFunc func(ctx context.Context, cfg job.Config, resume bool) (*job.Summary, error)
+
+// Node is a node as the web page and GET /api/v1/nodes show it.
+type Node struct {
+	Hostname string  `json:"hostname"`
+	Arch     string  `json:"arch"`
+	State    string  `json:"state"`
+	Weight   float64 `json:"weight"`
+	Slots    int     `json:"slots"`
+	Busy     int     `json:"busy"`
+	Eligible bool    `json:"eligible"`
+	Reason   string  `json:"reason,omitempty"`
+}
+
+// Options configure a Server.
+type Options struct {
+	// Root is the shared storage as the scheduler sees it.
+	Root string
+	// Token is the API token; every endpoint but /healthz requires it.
+	Token string
+	// MaxUpload is the largest upload accepted, in bytes.
+	MaxUpload int64
+	// MaxJobs is how many jobs run at once; the others wait in the queue.
+	MaxJobs int
+	Run     RunFunc
+	// Nodes lists the swarm's nodes (busy slots are filled in here).
+	Nodes func(ctx context.Context) ([]Node, error)
+	Log   io.Writer
+}
+
+// Server is the scheduler.
+type Server struct {
+	opt     Options
+	layout  nfs.Layout
+	store   Store
+	metrics *metrics
+	events  *broker
+
+	mu      sync.Mutex
+	jobs    map[string]*Record
+	queue   []string
+	cancels map[string]context.CancelFunc
+	stopped map[string]bool // running jobs a user cancelled
+	busy    map[string]int // node -> running tasks of all jobs
+	wake    chan struct{}
+}
+
+// JobsDir is the folder of job records under the storage root.
+const JobsDir = "jobs"
+
+// New opens the storage and the job records in it.
+func New(opt Options) (*Server, error) {
+	if opt.Token == "" {
+		return nil, errors.New("no API token: give --token-file (a Docker secret) or $DSWARM_TOKEN")
+	}
+	if opt.MaxJobs <= 0 {
+		opt.MaxJobs = 1
+	}
+	if opt.MaxUpload <= 0 {
+		opt.MaxUpload = 20 << 30
+	}
+	if opt.Log == nil {
+		opt.Log = io.Discard
+	}
+	s := &Server{
+		opt:     opt,
+		layout:  nfs.Layout{Root: opt.Root},
+		store:   Store{Dir: filepath.Join(opt.Root, JobsDir)},
+		metrics: newMetrics(),
+		events:  newBroker(),
+		jobs:    map[string]*Record{},
+		cancels: map[string]context.CancelFunc{},
+		stopped: map[string]bool{},
+		busy:    map[string]int{},
+		wake:    make(chan struct{}, 1),
+	}
+	if err := s.layout.Check(context.Background()); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.store.Dir, 0o775); err != nil {
+		return nil, fmt.Errorf("job records: %w", err)
+	}
+	recs, err := s.store.Load()
+	if err != nil {
+		fmt.Fprintf(opt.Log, "dswarm serve: warning: %v\n", err)
+	}
+	for _, r := range recs {
+		s.jobs[r.ID] = r
+		switch r.State {
+		case StateRunning:
+			// The scheduler stopped while it ran: resume it first.
+			r.Resumed++
+			s.queue = append([]string{r.ID}, s.queue...)
+		case StateQueued:
+			s.queue = append(s.queue, r.ID)
+		}
+	}
+	s.metrics.setJobs(s.jobs, len(s.queue))
+	return s, nil
+}
+
+// Start runs the queue until ctx ends: MaxJobs jobs at once.
+func (s *Server) Start(ctx context.Context) {
+	for i := 0; i < s.opt.MaxJobs; i++ {
+		go s.worker(ctx)
+	}
+	s.kick()
+}
+
+func (s *Server) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Server) worker(ctx context.Context) {
+	for {
+		id, ok := s.next()
+		if !ok {
+			select {
+			case <-s.wake:
+				continue
+			case <-ctx.Done():
+				return
+			}
+		}
+		s.kick() // another worker may take the next one
+		s.execute(ctx, id)
+	}
+}
+
+// next takes the first job of the queue.
+func (s *Server) next() (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return "", false
+	}
+	id := s.queue[0]
+	s.queue = s.queue[1:]
+	s.metrics.setJobs(s.jobs, len(s.queue))
+	return id, true
+}
+
+// execute runs job id and records how it ended.
+func (s *Server) execute(ctx context.Context, id string) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.mu.Lock()
+	r := s.jobs[id]
+	if r == nil || r.Final() {
+		s.mu.Unlock()
+		return
+	}
+	resume := r.State == StateRunning
+	now := time.Now()
+	if r.Started == nil {
+		r.Started = &now
+	}
+	r.State = StateRunning
+	s.cancels[id] = cancel
+	cfg := job.Config{
+		JobID:      r.ID,
+		Input:      filepath.Join(s.opt.Root, r.Input),
+		Output:     filepath.Join(s.layout.Download(), r.Output),
+		TempDir:    s.layout.Tmp(),
+		PartialDir: s.layout.Download(),
+		FFmpegArgs: append([]string(nil), r.Options...),
+		Log:        s.opt.Log,
+		OnSegment:  func(e job.SegmentEvent) { s.onSegment(id, e) },
+		Progress:   func(st job.Status) { s.onProgress(id, st) },
+	}
+	if resume {
+		cfg.Done = r.done()
+		fmt.Fprintf(s.opt.Log, "dswarm serve: resuming job %s (%d segments done)\n", id, len(cfg.Done))
+	}
+	s.saveLocked(r)
+	s.mu.Unlock()
+
+	sum, err := s.opt.Run(ctx, cfg, resume)
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.cancels, id)
+	end := time.Now()
+	r.Finished = &end
+	switch {
+	case err == nil:
+		r.State, r.Summary, r.Phase = StateDone, sum, "done"
+		r.FramesDone = r.Frames
+	case s.stopped[id]:
+		// Cancelled: job.Run has removed its files by now.
+		delete(s.stopped, id)
+		r.State, r.Error = StateCancelled, "cancelled"
+	case ctx.Err() != nil:
+		// The scheduler is stopping: the job stays running, to be resumed.
+		r.Finished = nil
+		return
+	default:
+		r.State, r.Error = StateFailed, err.Error()
+	}
+	for _, seg := range r.Segments {
+		if seg.State == "running" {
+			s.busy[seg.Node]--
+		}
+	}
+	s.saveLocked(r)
+}
+
+// saveLocked writes r and tells the event stream; s.mu is held.
+func (s *Server) saveLocked(r *Record) {
+	if err := s.store.Save(r); err != nil {
+		fmt.Fprintf(s.opt.Log, "dswarm serve: %v\n", err)
+	}
+	s.metrics.setJobs(s.jobs, len(s.queue))
+	s.events.publish(r.clone())
+}
+
+func (s *Server) onSegment(id string, e job.SegmentEvent) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.jobs[id]
+	var prev SegmentState
+	if e.Index >= 0 && e.Index < len(r.Segments) {
+		prev = r.Segments[e.Index]
+	} else if e.Index < 0 && r.Audio != nil {
+		prev = *r.Audio
+	}
+	if prev.State == "running" && prev.Node != "" {
+		s.busy[prev.Node]--
+	}
+	r.apply(e)
+	if e.State == "running" && e.Node != "" {
+		s.busy[e.Node]++
+	}
+	s.metrics.segment(e, prev)
+	s.saveLocked(r)
+}
+
+func (s *Server) onProgress(id string, st job.Status) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.jobs[id]
+	phaseChanged := r.Phase != st.Phase
+	r.Phase, r.FramesDone, r.Frames = st.Phase, st.FramesDone, st.Frames
+	for len(r.Segments) < st.Segments {
+		r.Segments = append(r.Segments, SegmentState{Index: len(r.Segments), State: "pending"})
+	}
+	if phaseChanged {
+		s.saveLocked(r)
+		return
+	}
+	s.events.publish(r.clone())
+}
+
+// Cancel stops a job: a queued one never runs, a running one's services
+// are removed and its files deleted.
+func (s *Server) Cancel(id string) (*Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.jobs[id]
+	if r == nil {
+		return nil, errNotFound(id)
+	}
+	if r.Final() {
+		return nil, &apiError{409, fmt.Sprintf("job %s is %s already", id, r.State)}
+	}
+	if cancel := s.cancels[id]; cancel != nil {
+		// The job ends as cancelled once its services and files are gone.
+		s.stopped[id] = true
+		r.Error = "cancelling"
+		cancel()
+	} else {
+		r.State, r.Error = StateCancelled, "cancelled"
+		for i, q := range s.queue {
+			if q == id {
+				s.queue = append(s.queue[:i], s.queue[i+1:]...)
+				break
+			}
+		}
+		now := time.Now()
+		r.Finished = &now
+	}
+	s.saveLocked(r)
+	return r.clone(), nil
+}
+
+// Get returns a copy of job id.
+func (s *Server) Get(id string) (*Record, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.jobs[id]
+	if !ok {
+		return nil, false
+	}
+	return r.clone(), true
+}
+
+// List returns copies of every job, oldest first.
+func (s *Server) List() []*Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Record, 0, len(s.jobs))
+	for _, r := range s.jobs {
+		out = append(out, r.clone())
+	}
+	sortRecords(out)
+	return out
+}
+
+// submit queues a new job.
+func (s *Server) submit(r *Record) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, o := range s.jobs {
+		if !o.Final() && o.Output == r.Output {
+			return &apiError{409, fmt.Sprintf("output %s: job %s is already writing it", r.Output, o.ID)}
+		}
+	}
+	s.jobs[r.ID] = r
+	s.queue = append(s.queue, r.ID)
+	s.saveLocked(r)
+	s.kick()
+	return nil
+}
