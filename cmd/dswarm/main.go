@@ -17,6 +17,8 @@ const usage = `dswarm: distributed FFmpeg transcoding on Docker Swarm
 
 Usage:
   dswarm transcode [flags] INPUT [ffmpeg output options...]
+  dswarm serve [flags]
+  dswarm jobs | job ID | cancel ID
   dswarm nodes [--json]
   dswarm storage check [--json]
   dswarm bench [--dry-run] [--json]
@@ -25,7 +27,10 @@ Usage:
   dswarm help [command]
 
 Commands:
-  transcode   cut INPUT into segments, encode them in parallel (--local or --swarm), join, verify
+  transcode   cut INPUT into segments, encode them in parallel, join, verify: through the scheduler
+              (--server / $DSWARM_SERVER), or directly with --local or --swarm
+  serve       the scheduler sidecar: job queue, HTTP API, web page, metrics (runs in the stack)
+  jobs        list the scheduler's jobs; job ID shows one, cancel ID cancels one
   nodes       list the swarm's nodes: arch, state, weight, slots, CPUs, memory, image present
   storage     check that every node sees the same shared storage
   bench       measure every node's encoding speed and label it dswarm.weight
@@ -51,6 +56,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "transcode":
 		return transcodeCmd(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return serveCmd(ctx, args[1:], stdout, stderr)
+	case "healthcheck": // the stack's healthcheck for serve
+		return healthCmd(ctx, args[1:], stdout, stderr)
+	case "jobs":
+		return jobsCmd(ctx, args[1:], stdout, stderr)
+	case "job":
+		return jobCmd(ctx, args[1:], stdout, stderr, false)
+	case "cancel":
+		return jobCmd(ctx, args[1:], stdout, stderr, true)
 	case "nodes":
 		return nodesCmd(ctx, args[1:], stdout, stderr)
 	case "storage":

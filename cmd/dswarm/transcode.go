@@ -28,9 +28,13 @@ once from the whole input, joins everything with stream copy and checks the
 result (every source frame exactly once, video length within one frame,
 audio within 50 ms) before moving it into place.
 
-Give one of --swarm (segments, audio and merge as one-shot Swarm services on
-the nodes dswarm picks, from a manager node) or --local (ffmpeg processes
-here). Everything after INPUT goes to ffmpeg as output options, for example:
+By default the job goes to the scheduler (dswarm serve, in the stack) at
+--server or $DSWARM_SERVER with the token in $DSWARM_TOKEN: INPUT is
+uploaded, progress is followed, and the result is downloaded to -o. Or run
+the job directly: --swarm (segments, audio and merge as one-shot Swarm
+services on the nodes dswarm picks, from a manager node) or --local (ffmpeg
+processes here). Everything after INPUT goes to ffmpeg as output options:
+  DSWARM_SERVER=http://manager:8090 dswarm transcode movie.mp4 -c:v libx264 -crf 23
   dswarm transcode --swarm movie.mp4 -c:v libx264 -crf 23
   dswarm transcode --local movie.mp4 -c:v libx264 -crf 23 -preset veryfast
   dswarm transcode --local movie.mp4 -o movie.mkv -c:v ffv1 -c:a flac
@@ -54,6 +58,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		local    bool
 		swarm    bool
 		sw       swarmFlags
+		sf       serverFlags
 		asJSON   bool
 		quiet    bool
 		segDur   time.Duration
@@ -72,6 +77,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors (and the --json summary)")
 	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")
 	sw.register(fs)
+	sf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, transcodeUsage)
 		fs.PrintDefaults()
@@ -106,8 +112,8 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "dswarm transcode: missing INPUT (see dswarm transcode --help)")
 		return 2
 	}
-	if local == swarm {
-		fmt.Fprintln(stderr, "dswarm transcode: choose one of --local (ffmpeg processes here) or --swarm (Swarm services)")
+	if local && swarm {
+		fmt.Fprintln(stderr, "dswarm transcode: choose one of --local (ffmpeg processes here) or --swarm (Swarm services from here), or neither (through the scheduler)")
 		return 2
 	}
 	cfg.Input = inputArg[0]
@@ -124,12 +130,15 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	var sum *job.Summary
 	var err error
-	if swarm {
+	switch {
+	case !local && !swarm:
+		sum, err = transcodeRemote(ctx, cfg, &sf, bar, stderr)
+	case swarm:
 		if !fs.Changed("segment-duration") {
 			cfg.SegmentDuration = 0 // the sizing model chooses
 		}
 		sum, err = runSwarm(ctx, cfg, &sw, stderr)
-	} else {
+	default:
 		host, _ := os.Hostname()
 		cfg.SegmentThreads = max(1, runtime.NumCPU()/max(workers, 1))
 		sum, err = job.Run(ctx, cfg, job.Local{Hostname: host})

@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/server"
+)
+
+// serverFlags say where the scheduler is and how to prove who we are.
+type serverFlags struct {
+	url, tokenFile string
+}
+
+func (s *serverFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&s.url, "server", os.Getenv("DSWARM_SERVER"), "the scheduler's URL, e.g. http://manager:8090 ($DSWARM_SERVER)")
+	fs.StringVar(&s.tokenFile, "token-file", os.Getenv("DSWARM_TOKEN_FILE"), "file holding the API token ($DSWARM_TOKEN_FILE; else $DSWARM_TOKEN)")
+}
+
+func (s *serverFlags) client() (*server.Client, error) {
+	if s.url == "" {
+		return nil, errors.New("no scheduler: give --server URL or set $DSWARM_SERVER (or run the job directly with --local or --swarm)")
+	}
+	token := os.Getenv("DSWARM_TOKEN")
+	if s.tokenFile != "" {
+		b, err := os.ReadFile(s.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("token file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	if token == "" {
+		return nil, errors.New("no API token: set $DSWARM_TOKEN or give --token-file")
+	}
+	return &server.Client{URL: s.url, Token: token}, nil
+}
+
+// transcodeRemote runs a job through the scheduler: upload, submit, follow,
+// download to the output, and the same summary as a direct run. Ctrl-C
+// cancels the job on the scheduler.
+func transcodeRemote(ctx context.Context, cfg job.Config, sf *serverFlags, bar *progressBar, stderr io.Writer) (*job.Summary, error) {
+	c, err := sf.client()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Output == "" {
+		cfg.Output = job.DefaultOutput(cfg.Input)
+	}
+	if _, err := os.Stat(cfg.Output); err == nil && !cfg.Overwrite {
+		return nil, fmt.Errorf("output %s already exists (pass --overwrite or -y to replace it)", cfg.Output)
+	}
+	if st, err := os.Stat(filepath.Dir(cfg.Output)); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("output directory %s: not a directory", filepath.Dir(cfg.Output))
+	}
+	var opts []string
+	for _, o := range cfg.FFmpegArgs {
+		if o != "-y" { // the local output's business, not the scheduler's
+			opts = append(opts, o)
+		}
+	}
+	logf := func(format string, args ...any) {
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "dswarm: "+format+"\n", args...)
+		}
+	}
+	start := time.Now()
+	path, err := c.Upload(ctx, cfg.Input)
+	if err != nil {
+		return nil, err
+	}
+	logf("uploaded %s as %s in %.1fs", cfg.Input, path, time.Since(start).Seconds())
+	out := fmt.Sprintf("%s-%s", job.NewJobID(), filepath.Base(cfg.Output))
+	rec, err := c.Submit(ctx, server.SubmitRequest{Input: path, Output: out, Options: opts})
+	if err != nil {
+		return nil, err
+	}
+	logf("job %s queued on %s", rec.ID, c.URL)
+	final, err := c.Follow(ctx, rec.ID, func(r *server.Record) {
+		if bar != nil {
+			done := 0
+			for _, s := range r.Segments {
+				if s.State == "done" {
+					done++
+				}
+			}
+			phase := r.Phase
+			if phase == "" {
+				phase = r.State
+			}
+			bar.update(job.Status{Phase: phase, Segments: len(r.Segments), SegmentsDone: done, Frames: r.Frames, FramesDone: r.FramesDone, Elapsed: time.Since(start)})
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if _, cerr := c.Cancel(cctx, rec.ID); cerr != nil {
+				fmt.Fprintf(stderr, "dswarm: cancel job %s: %v\n", rec.ID, cerr)
+			}
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if final.State != server.StateDone {
+		return nil, fmt.Errorf("job %s %s: %s", final.ID, final.State, final.Error)
+	}
+	if err := c.Download(ctx, final.ID, cfg.Output); err != nil {
+		return nil, err
+	}
+	sum := final.Summary
+	if sum == nil {
+		return nil, fmt.Errorf("job %s: done without a summary", final.ID)
+	}
+	sum.Output = cfg.Output
+	sum.WallSeconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := pflag.NewFlagSet("jobs", pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf serverFlags
+	sf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: dswarm jobs [--json]\n\nLists the scheduler's jobs, oldest first.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageCode(err)
+	}
+	c, err := sf.client()
+	if err != nil {
+		return fail(stderr, err)
+	}
+	recs, err := c.Jobs(ctx)
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *asJSON {
+		return printJSON(stdout, stderr, recs)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tPROGRESS\tINPUT\tOUTPUT\tCREATED")
+	for _, r := range recs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.State, progressOf(r), r.Input, r.Output, r.Created.Format(time.DateTime))
+	}
+	tw.Flush()
+	return 0
+}
+
+func progressOf(r *server.Record) string {
+	done := 0
+	for _, s := range r.Segments {
+		if s.State == "done" {
+			done++
+		}
+	}
+	if len(r.Segments) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d/%d segments", done, len(r.Segments))
+}
+
+func jobCmd(ctx context.Context, args []string, stdout, stderr io.Writer, cancel bool) int {
+	name := "job"
+	if cancel {
+		name = "cancel"
+	}
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var sf serverFlags
+	sf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	fs.Usage = func() {
+		if cancel {
+			fmt.Fprintln(stderr, "Usage: dswarm cancel ID\n\nCancels a job: a queued one never runs; a running one's services are removed and its files deleted.\n\nFlags:")
+		} else {
+			fmt.Fprintln(stderr, "Usage: dswarm job ID [--json]\n\nShows a job: its state, and per segment the state, node, attempts and fps.\n\nFlags:")
+		}
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageCode(err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	c, err := sf.client()
+	if err != nil {
+		return fail(stderr, err)
+	}
+	var rec *server.Record
+	if cancel {
+		rec, err = c.Cancel(ctx, fs.Arg(0))
+	} else {
+		rec, err = c.Job(ctx, fs.Arg(0))
+	}
+	if err != nil {
+		return fail(stderr, err)
+	}
+	if *asJSON {
+		return printJSON(stdout, stderr, rec)
+	}
+	fmt.Fprintf(stdout, "job %s: %s", rec.ID, rec.State)
+	if rec.Error != "" {
+		fmt.Fprintf(stdout, " (%s)", rec.Error)
+	}
+	fmt.Fprintf(stdout, "\n  %s -> download/%s, options %s\n", rec.Input, rec.Output, strings.Join(rec.Options, " "))
+	if cancel {
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SEGMENT\tSTATE\tNODE\tATTEMPTS\tFRAMES\tFPS\tSECONDS")
+	for _, s := range rec.Segments {
+		state := s.State
+		if s.Reused {
+			state += " (kept)"
+		}
+		fmt.Fprintf(tw, "  %d\t%s\t%s\t%d\t%d\t%.1f\t%.1f\n", s.Index, state, s.Node, s.Attempts, s.Frames, s.FPS, s.Seconds)
+	}
+	tw.Flush()
+	return 0
+}
+
+func printJSON(stdout, stderr io.Writer, v any) int {
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fail(stderr, err)
+	}
+	return 0
+}
+
+func usageCode(err error) int {
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	return 2
+}

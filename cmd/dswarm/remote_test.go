@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswarm/dswarm/internal/testmedia"
+	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/nfs"
+	"github.com/dswarm/dswarm/server"
+)
+
+// localScheduler is a scheduler whose jobs run as ffmpeg processes here
+// (the swarm-backed one is tested on the docker-in-docker swarm).
+func localScheduler(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	require.NoError(t, nfs.Layout{Root: root}.Create())
+	s, err := server.New(server.Options{Root: root, Token: "tok", MaxJobs: 2,
+		Run: func(ctx context.Context, cfg job.Config, resume bool) (*job.Summary, error) {
+			cfg.Workers, cfg.SegmentDuration = 2, time.Second
+			return job.Run(ctx, cfg, job.Local{Hostname: "here"})
+		}})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s.Start(ctx)
+	hs := httptest.NewServer(s.Handler())
+	t.Cleanup(hs.Close)
+	t.Setenv("DSWARM_SERVER", hs.URL)
+	t.Setenv("DSWARM_TOKEN", "tok")
+	return hs.URL
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// TestTranscodeThroughScheduler: with no --local/--swarm the CLI uploads,
+// follows, downloads; the output is frame-exact and the --json summary is
+// the scheduler's. dswarm jobs / job / cancel show and act on it.
+func TestTranscodeThroughScheduler(t *testing.T) {
+	localScheduler(t)
+	src := testmedia.Generate(t, testmedia.H264Pyramid)
+	out := filepath.Join(t.TempDir(), "out.mkv")
+	code, stdout, stderr := runCLI(t, "transcode", "-q", "--json", src, "-o", out, "-c:v", "ffv1")
+	require.Equal(t, 0, code, stderr)
+	sum := summaryOf(t, stdout)
+	assert.Equal(t, out, sum.Output)
+	assert.Equal(t, sum.SourceFrames, sum.OutputFrames)
+	assert.Equal(t, testmedia.FrameHashes(t, src, "yuv420p"), testmedia.FrameHashes(t, out, "yuv420p"))
+
+	code, stdout, stderr = runCLI(t, "jobs")
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, sum.JobID)
+	assert.Contains(t, stdout, "done")
+	code, stdout, stderr = runCLI(t, "job", sum.JobID)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, "job "+sum.JobID+": done")
+	assert.Contains(t, stdout, "here", "segments name their node")
+	code, _, stderr = runCLI(t, "cancel", sum.JobID)
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "done already (HTTP 409)")
+	code, _, stderr = runCLI(t, "job", "nope")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "job nope: no such job (HTTP 404)")
+
+	// A refused option is refused by the scheduler, in one line.
+	code, _, stderr = runCLI(t, "transcode", "-q", src, "-o", filepath.Join(t.TempDir(), "x.mkv"), "-c:v", "ffv1", "-passlogfile", "/tmp/x")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "passlogfile")
+	assert.Contains(t, stderr, "HTTP 400")
+}
+
+func TestTranscodeWithoutScheduler(t *testing.T) {
+	t.Setenv("DSWARM_SERVER", "")
+	code, _, stderr := runCLI(t, "transcode", "in.mp4", "-c:v", "ffv1")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "no scheduler: give --server URL or set $DSWARM_SERVER (or run the job directly with --local or --swarm)")
+}

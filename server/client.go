@@ -1,0 +1,196 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Client talks to a scheduler's API.
+type Client struct {
+	URL   string // e.g. http://manager:8090
+	Token string
+	HTTP  *http.Client
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, size int64, into any) error {
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.URL, "/")+path, body)
+	if err != nil {
+		return err
+	}
+	if size >= 0 && body != nil {
+		req.ContentLength = size
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return fmt.Errorf("scheduler %s: %w", c.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return responseError(resp)
+	}
+	if into == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+// responseError turns an error answer into an error with its message.
+func responseError(resp *http.Response) error {
+	var e struct{ Error string }
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if json.Unmarshal(b, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(b))
+	}
+	return &apiError{resp.StatusCode, fmt.Sprintf("scheduler: %s (HTTP %d)", e.Error, resp.StatusCode)}
+}
+
+// StatusOf returns the HTTP status of an error from the client, or 0.
+func StatusOf(err error) int {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae.status
+	}
+	return 0
+}
+
+// Upload streams a local file into the storage's upload/ and returns its
+// path there.
+func (c *Client) Upload(ctx context.Context, file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", fmt.Errorf("input %s: %w", file, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	var up struct{ Path string }
+	if err := c.do(ctx, "PUT", "/api/v1/uploads/"+url.PathEscape(filepath.Base(file)), f, st.Size(), &up); err != nil {
+		return "", err
+	}
+	return up.Path, nil
+}
+
+// Submit queues a job.
+func (c *Client) Submit(ctx context.Context, req SubmitRequest) (*Record, error) {
+	b, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	var rec Record
+	return &rec, c.do(ctx, "POST", "/api/v1/jobs", bytes.NewReader(b), int64(len(b)), &rec)
+}
+
+// Job returns a job.
+func (c *Client) Job(ctx context.Context, id string) (*Record, error) {
+	var rec Record
+	return &rec, c.do(ctx, "GET", "/api/v1/jobs/"+url.PathEscape(id), nil, -1, &rec)
+}
+
+// Jobs lists the jobs.
+func (c *Client) Jobs(ctx context.Context) ([]*Record, error) {
+	var recs []*Record
+	return recs, c.do(ctx, "GET", "/api/v1/jobs", nil, -1, &recs)
+}
+
+// Cancel cancels a job.
+func (c *Client) Cancel(ctx context.Context, id string) (*Record, error) {
+	var rec Record
+	return &rec, c.do(ctx, "DELETE", "/api/v1/jobs/"+url.PathEscape(id), nil, -1, &rec)
+}
+
+// Follow calls fn with the job each time it changes, until it ends (its
+// final record is returned) or ctx ends.
+func (c *Client) Follow(ctx context.Context, id string, fn func(*Record)) (*Record, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(c.URL, "/")+"/api/v1/events?job="+url.QueryEscape(id), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler %s: %w", c.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, responseError(resp)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 16<<20)
+	for sc.Scan() {
+		data, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		var rec Record
+		if err := json.Unmarshal([]byte(data), &rec); err != nil {
+			return nil, fmt.Errorf("scheduler event: %w", err)
+		}
+		if fn != nil {
+			fn(&rec)
+		}
+		if rec.Final() {
+			return &rec, nil
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("scheduler %s: event stream: %w", c.URL, err)
+	}
+	return nil, fmt.Errorf("scheduler %s: event stream ended before job %s did", c.URL, id)
+}
+
+// Download writes a done job's output to dst, through a hidden file beside
+// it that is renamed when complete.
+func (c *Client) Download(ctx context.Context, id, dst string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(c.URL, "/")+"/api/v1/jobs/"+url.PathEscape(id)+"/output", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return fmt.Errorf("scheduler %s: %w", c.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return responseError(resp)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".dswarm-download-*-"+filepath.Base(dst))
+	if err != nil {
+		return fmt.Errorf("output %s: %w", dst, err)
+	}
+	_, err = io.Copy(tmp, resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("output %s: %w", dst, err)
+	}
+	return nil
+}
