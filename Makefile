@@ -4,7 +4,7 @@ BIN     := bin/dswarm
 ARCH    ?= $(shell go env GOARCH)
 IMAGE   ?= dswarm/worker:latest
 
-.PHONY: all build test unit vet fmt bench demo images images-multiarch base-image cluster-up cluster-down e2e clean
+.PHONY: all build test unit vet fmt bench demo deploy images images-multiarch base-image cluster-up cluster-down e2e clean
 
 all: build
 
@@ -30,6 +30,15 @@ bench:
 
 # A sample transcode, end to end, on a one-node swarm of this machine's
 # Docker engine (swarm init if it is not in a swarm yet).
+# The stack (scheduler + visualizer) on the swarm this docker talks to. The
+# API token is made once, kept in .dswarm-token (mode 600) and in the
+# dswarm_token secret: export DSWARM_TOKEN=$$(cat .dswarm-token).
+deploy: images
+	@docker secret inspect dswarm_token >/dev/null 2>&1 || { \
+	  umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >.dswarm-token; \
+	  docker secret create dswarm_token .dswarm-token >/dev/null && echo "deploy: API token in .dswarm-token"; }
+	DSWARM_IMAGE=$(IMAGE) docker stack deploy --resolve-image never -c docker-compose.swarm.yml dswarm
+
 demo: build images
 	./test/demo.sh
 

@@ -2,23 +2,32 @@ package server
 
 import "sync"
 
-// broker fans job records out to the event streams. A slow reader loses
-// intermediate records, never the latest: each record is the whole state.
+// broker fans job records out to the event streams. Each subscriber keeps
+// the latest record per job until it reads them: a slow reader skips
+// intermediate states, never a job's latest one (each record is the whole
+// state of its job).
 type broker struct {
 	mu   sync.Mutex
-	subs map[chan *Record]bool
+	subs map[*subscriber]bool
 }
 
-func newBroker() *broker { return &broker{subs: map[chan *Record]bool{}} }
+type subscriber struct {
+	mu      sync.Mutex
+	pending map[string]*Record
+	order   []string
+	notify  chan struct{}
+}
 
-func (b *broker) subscribe() (chan *Record, func()) {
-	ch := make(chan *Record, 64)
+func newBroker() *broker { return &broker{subs: map[*subscriber]bool{}} }
+
+func (b *broker) subscribe() (*subscriber, func()) {
+	s := &subscriber{pending: map[string]*Record{}, notify: make(chan struct{}, 1)}
 	b.mu.Lock()
-	b.subs[ch] = true
+	b.subs[s] = true
 	b.mu.Unlock()
-	return ch, func() {
+	return s, func() {
 		b.mu.Lock()
-		delete(b.subs, ch)
+		delete(b.subs, s)
 		b.mu.Unlock()
 	}
 }
@@ -26,19 +35,29 @@ func (b *broker) subscribe() (chan *Record, func()) {
 func (b *broker) publish(r *Record) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for ch := range b.subs {
+	for s := range b.subs {
+		s.mu.Lock()
+		if _, ok := s.pending[r.ID]; !ok {
+			s.order = append(s.order, r.ID)
+		}
+		s.pending[r.ID] = r
+		s.mu.Unlock()
 		select {
-		case ch <- r:
+		case s.notify <- struct{}{}:
 		default:
-			// Full: drop the oldest so the newest gets in.
-			select {
-			case <-ch:
-			default:
-			}
-			select {
-			case ch <- r:
-			default:
-			}
 		}
 	}
+}
+
+// drain takes the records published since the last drain, one per job, in
+// the order the jobs first changed.
+func (s *subscriber) drain() []*Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Record, 0, len(s.order))
+	for _, id := range s.order {
+		out = append(out, s.pending[id])
+	}
+	s.order, s.pending = nil, map[string]*Record{}
+	return out
 }

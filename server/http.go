@@ -263,11 +263,12 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if err := s.submit(rec); err != nil {
+	created, err := s.submit(rec)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, rec.clone())
+	writeJSON(w, http.StatusCreated, created)
 }
 
 // newRecord checks a request: the input stays inside the storage and is a
@@ -390,7 +391,7 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	ch, stop := s.events.subscribe()
+	sub, stop := s.events.subscribe()
 	defer stop()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -413,11 +414,12 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-heartbeat.C:
 			fmt.Fprint(w, ": keep-alive\n\n")
-		case rec := <-ch:
-			if only != "" && rec.ID != only {
-				continue
+		case <-sub.notify:
+			for _, rec := range sub.drain() {
+				if only == "" || rec.ID == only {
+					send(rec)
+				}
 			}
-			send(rec)
 		}
 		flusher.Flush()
 	}

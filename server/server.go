@@ -63,7 +63,7 @@ type Server struct {
 	queue   []string
 	cancels map[string]context.CancelFunc
 	stopped map[string]bool // running jobs a user cancelled
-	busy    map[string]int // node -> running tasks of all jobs
+	busy    map[string]int  // node -> running tasks of all jobs
 	wake    chan struct{}
 }
 
@@ -222,10 +222,18 @@ func (s *Server) execute(ctx context.Context, id string) {
 	default:
 		r.State, r.Error = StateFailed, err.Error()
 	}
-	for _, seg := range r.Segments {
+	// Tasks the job left running (it failed or was cancelled) are gone.
+	release := func(seg *SegmentState) {
 		if seg.State == "running" {
 			s.busy[seg.Node]--
+			seg.State = "failed"
 		}
+	}
+	for i := range r.Segments {
+		release(&r.Segments[i])
+	}
+	if r.Audio != nil {
+		release(r.Audio)
 	}
 	s.saveLocked(r)
 }
@@ -331,18 +339,19 @@ func (s *Server) List() []*Record {
 	return out
 }
 
-// submit queues a new job.
-func (s *Server) submit(r *Record) error {
+// submit queues a new job and returns a copy of it, taken before a worker
+// can change it.
+func (s *Server) submit(r *Record) (*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, o := range s.jobs {
 		if !o.Final() && o.Output == r.Output {
-			return &apiError{409, fmt.Sprintf("output %s: job %s is already writing it", r.Output, o.ID)}
+			return nil, &apiError{409, fmt.Sprintf("output %s: job %s is already writing it", r.Output, o.ID)}
 		}
 	}
 	s.jobs[r.ID] = r
 	s.queue = append(s.queue, r.ID)
 	s.saveLocked(r)
 	s.kick()
-	return nil
+	return r.clone(), nil
 }

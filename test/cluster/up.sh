@@ -152,6 +152,7 @@ rm -f "$state_dir/worker.tar"
   printf 'export DSWARM_IMAGE=%q\n' "$worker_image"
   printf 'export DSWARM_NODES=%q\n' "${nodes[*]}"
   printf 'export DSWARM_MANAGER=%q\n' "$manager"
+  printf 'export DSWARM_MANAGER_ADDR=%q\n' "$addr"
 } >"$state_dir/env"
 
 docker exec "$manager" docker node ls
