@@ -37,7 +37,7 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, si
 	if size >= 0 && body != nil {
 		req.ContentLength = size
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	c.authorize(req)
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return fmt.Errorf("scheduler %s: %w", c.URL, err)
@@ -50,6 +50,12 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, si
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
+}
+
+func (c *Client) authorize(req *http.Request) {
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 }
 
 // responseError turns an error answer into an error with its message.
@@ -125,7 +131,7 @@ func (c *Client) Follow(ctx context.Context, id string, fn func(*Record)) (*Reco
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	c.authorize(req)
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler %s: %w", c.URL, err)
@@ -168,7 +174,7 @@ func (c *Client) Download(ctx context.Context, id, dst string) error {
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	c.authorize(req)
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return fmt.Errorf("scheduler %s: %w", c.URL, err)

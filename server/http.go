@@ -121,11 +121,11 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/", http.StatusSeeOther)
 			return
 		}
-		got, hasBearer := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !hasBearer {
-			if c, err := r.Cookie(TokenCookie); err == nil {
-				got = c.Value
-			}
+		got := ""
+		if h := r.Header.Get("Authorization"); h != "" {
+			got = strings.TrimSpace(strings.TrimPrefix(h, "Bearer"))
+		} else if c, err := r.Cookie(TokenCookie); err == nil {
+			got = c.Value
 		}
 		if !ok(got) {
 			if got == "" {
@@ -287,6 +287,20 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 	if top != nfs.UploadDir && top != nfs.DownloadDir {
 		return nil, badRequest("input %q: want a file under %s/ or %s/", req.Input, nfs.UploadDir, nfs.DownloadDir)
 	}
+	out := req.Output
+	if out == "" {
+		out = filepath.Base(job.DefaultOutput(in))
+	}
+	if strings.ContainsAny(out, `/\`) || strings.Contains(out, "..") || strings.HasPrefix(out, ".") {
+		return nil, badRequest("output %q: want a plain file name (it goes in %s/)", out, nfs.DownloadDir)
+	}
+	opts, err := media.ParseOptions(req.Options)
+	if err != nil {
+		return nil, badRequest("options: %v", err)
+	}
+	if opts.Overwrite {
+		return nil, badRequest("options: -y is not taken from the API; outputs are never overwritten")
+	}
 	abs := filepath.Join(s.opt.Root, in)
 	real, err := filepath.EvalSymlinks(abs)
 	if err != nil {
@@ -299,22 +313,8 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 	if st, err := os.Stat(real); err != nil || !st.Mode().IsRegular() {
 		return nil, badRequest("input %s: not a regular file", in)
 	}
-	out := req.Output
-	if out == "" {
-		out = filepath.Base(job.DefaultOutput(in))
-	}
-	if strings.ContainsAny(out, `/\`) || strings.Contains(out, "..") || strings.HasPrefix(out, ".") {
-		return nil, badRequest("output %q: want a plain file name (it goes in %s/)", out, nfs.DownloadDir)
-	}
 	if _, err := os.Stat(filepath.Join(s.layout.Download(), out)); err == nil {
 		return nil, &apiError{409, fmt.Sprintf("output %s already exists in %s/", out, nfs.DownloadDir)}
-	}
-	opts, err := media.ParseOptions(req.Options)
-	if err != nil {
-		return nil, badRequest("options: %v", err)
-	}
-	if opts.Overwrite {
-		return nil, badRequest("options: -y is not taken from the API; outputs are never overwritten")
 	}
 	return &Record{ID: job.NewJobID(), State: StateQueued, Input: in, Output: out, Options: req.Options, Created: time.Now(), Segments: []SegmentState{}}, nil
 }
