@@ -41,6 +41,7 @@ type fakeEngine struct {
 	timed    func(spec swarm.ServiceSpec, elapsed time.Duration) swarm.TaskState
 	created0 map[string]time.Time
 	progress func(spec swarm.ServiceSpec, elapsed time.Duration) int64
+	onCreate func(live map[string]swarm.ServiceSpec) // called with the lock held
 }
 
 func newFake(outcome func(swarm.ServiceSpec) (swarm.TaskState, int)) *fakeEngine {
@@ -60,6 +61,9 @@ func (f *fakeEngine) ServiceCreate(_ context.Context, spec swarm.ServiceSpec, op
 		f.created0 = map[string]time.Time{}
 	}
 	f.created0[id] = time.Now()
+	if f.onCreate != nil {
+		f.onCreate(f.live)
+	}
 	return swarm.ServiceCreateResponse{ID: id}, nil
 }
 
@@ -155,6 +159,10 @@ func constraintNode(spec swarm.ServiceSpec) string {
 // runSegments runs every segment's first attempt at once, as the job
 // runner does, and returns the nodes they ran on.
 func runSegments(t *testing.T, x *Executor, n int, dir string) []string {
+	return runSegmentsOf(t, x, "job1", n, dir)
+}
+
+func runSegmentsOf(t *testing.T, x *Executor, jobID string, n int, dir string) []string {
 	nodes := make([]string, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -162,7 +170,7 @@ func runSegments(t *testing.T, x *Executor, n int, dir string) []string {
 		go func() {
 			defer wg.Done()
 			out := filepath.Join(dir, fmt.Sprintf("seg-%03d.nut", i))
-			res, err := x.Run(context.Background(), job.Task{JobID: "job1", Name: fmt.Sprintf("seg-%03d", i), Role: job.RoleSegment, Segment: i, Attempt: 1,
+			res, err := x.Run(context.Background(), job.Task{JobID: jobID, Name: fmt.Sprintf("seg-%03d", i), Role: job.RoleSegment, Segment: i, Attempt: 1,
 				Args: []string{"-i", "/host/store/upload/in.mp4", out}, Output: out})
 			assert.NoError(t, err)
 			nodes[i] = res.Node
