@@ -219,19 +219,25 @@ func (d *Dispatcher) Requeue(a Attempt) {
 // task adopted from before a restart.
 func (d *Dispatcher) Skip(i int) {
 	for k, p := range d.pending {
-		if i < p[0] || i >= p[1] {
-			continue
+		if i >= p[0] && i < p[1] {
+			d.takePending(k, i)
+			return
 		}
-		var parts [][2]int
-		if p[0] < i {
-			parts = append(parts, [2]int{p[0], i})
-		}
-		if i+1 < p[1] {
-			parts = append(parts, [2]int{i + 1, p[1]})
-		}
-		d.pending = append(d.pending[:k], append(parts, d.pending[k+1:]...)...)
-		return
 	}
+}
+
+// takePending removes segment i from pending range k, leaving the parts
+// before and after it.
+func (d *Dispatcher) takePending(k, i int) {
+	p := d.pending[k]
+	var parts [][2]int
+	if p[0] < i {
+		parts = append(parts, [2]int{p[0], i})
+	}
+	if i+1 < p[1] {
+		parts = append(parts, [2]int{i + 1, p[1]})
+	}
+	d.pending = append(d.pending[:k], append(parts, d.pending[k+1:]...)...)
 }
 
 // Down records that node n left: it gets no more work, and its speed no
@@ -445,15 +451,7 @@ func (d *Dispatcher) costliest(n int, now, total float64) (int, int, bool) {
 	if now+d.opt.Startup+d.costs[si]/d.speed[n] > end && d.fasterWillBeFree(n, now, d.costs[si]) {
 		return 0, 0, false
 	}
-	p := d.pending[pi]
-	var parts [][2]int
-	if p[0] < si {
-		parts = append(parts, [2]int{p[0], si})
-	}
-	if si+1 < p[1] {
-		parts = append(parts, [2]int{si + 1, p[1]})
-	}
-	d.pending = append(d.pending[:pi], append(parts, d.pending[pi+1:]...)...)
+	d.takePending(pi, si)
 	return si, si + 1, true
 }
 
