@@ -386,3 +386,24 @@ func TestResumeKeepsDoneSegments(t *testing.T) {
 	assert.Equal(t, done.Summary.SourceFrames, done.Summary.OutputFrames)
 	assert.Equal(t, testmedia.FrameHashes(t, src, "yuv420p"), testmedia.FrameHashes(t, filepath.Join(root, "download", "out.mkv"), "yuv420p"))
 }
+
+// TestResumeAfterOutputMoved: the earlier scheduler died between moving the
+// verified output into place and recording it; the job is done, not failed
+// on an existing output.
+func TestResumeAfterOutputMoved(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, nfs.Layout{Root: root}.Create())
+	require.NoError(t, os.MkdirAll(filepath.Join(root, JobsDir), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "upload", "in.mp4"), []byte("x"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "download", "out.mkv"), []byte("verified"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "tmp", ".dswarm-moved1"), 0o755))
+	rec := &Record{ID: "moved1", State: StateRunning, Input: "upload/in.mp4", Output: "out.mkv", Created: time.Now(), Phase: "verify"}
+	require.NoError(t, Store{Dir: filepath.Join(root, JobsDir)}.Save(rec))
+	exec := &counting{Local: job.Local{Hostname: "new"}}
+	_, hs := testServer(t, root, exec)
+	done := waitJob(t, hs, "moved1")
+	assert.Equal(t, StateDone, done.State, done.Error)
+	assert.Zero(t, exec.segments.Load(), "nothing re-encoded")
+	_, err := os.Stat(filepath.Join(root, "tmp", ".dswarm-moved1"))
+	assert.True(t, os.IsNotExist(err), "its temp folder removed")
+}

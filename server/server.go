@@ -194,6 +194,19 @@ func (s *Server) execute(ctx context.Context, id string) {
 		Progress:   func(st job.Status) { s.onProgress(id, st) },
 	}
 	if resume {
+		if _, err := os.Stat(cfg.Output); err == nil {
+			// The earlier scheduler died after the output was verified and
+			// moved into place (job.Run moves only a verified output), before
+			// it could record it.
+			os.RemoveAll(filepath.Join(cfg.TempDir, ".dswarm-"+id))
+			end := time.Now()
+			r.State, r.Phase, r.Finished, r.FramesDone = StateDone, "done", &end, r.Frames
+			r.Error = ""
+			delete(s.cancels, id)
+			s.saveLocked(r)
+			s.mu.Unlock()
+			return
+		}
 		cfg.Done = r.done()
 		fmt.Fprintf(s.opt.Log, "dswarm serve: resuming job %s (%d segments done)\n", id, len(cfg.Done))
 	}
