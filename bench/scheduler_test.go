@@ -92,5 +92,10 @@ func BenchmarkPlan1000Nodes100kSegments(b *testing.B) {
 		runtime.ReadMemStats(&after)
 		fmt.Printf("plan 1000 nodes x 100000 segments: %v, %.1f MB allocated, %d first tasks (targets: < 1 s, < 200 MB)\n",
 			elapsed.Round(time.Millisecond), float64(after.TotalAlloc-before.TotalAlloc)/1e6, len(first))
+		// The swarm's mode: one segment per task, the costliest first.
+		start = time.Now()
+		one := scheduler.NewDispatcher(costs, speedNodes, scheduler.DispatchOptions{Startup: 1.5, OneSegment: true})
+		first = one.Next(0)
+		fmt.Printf("first round, one segment per task (the swarm's mode): %v, %d tasks\n", time.Since(start).Round(time.Millisecond), len(first))
 	}
 }
