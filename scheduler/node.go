@@ -112,13 +112,8 @@ func Assign(costs []float64, nodes []Node) ([]int, error) {
 			slots = append(slots, slot{node: i})
 		}
 	}
-	order := make([]int, len(costs))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return costs[order[a]] > costs[order[b]] })
 	out := make([]int, len(costs))
-	for _, seg := range order {
+	for _, seg := range costliestFirst(costs) {
 		best, bestFinish := -1, 0.0
 		for i, s := range slots {
 			finish := s.free + costs[seg]/nodes[s.node].Weight
@@ -130,4 +125,15 @@ func Assign(costs []float64, nodes []Node) ([]int, error) {
 		out[seg] = slots[best].node
 	}
 	return out, nil
+}
+
+// costliestFirst returns the segment indices by cost, largest first (ties
+// in segment order).
+func costliestFirst(costs []float64) []int {
+	order := make([]int, len(costs))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return costs[order[a]] > costs[order[b]] })
+	return order
 }

@@ -1,7 +1,5 @@
 package scheduler
 
-import "sort"
-
 // queuePolicy runs fixed per-node queues of segment ranges, one task per
 // free slot, in queue order: the shape of every static plan.
 type queuePolicy struct {
@@ -90,13 +88,8 @@ func RoundRobin(costs []float64, nodes []SpeedNode) Policy {
 // before the job, and never revised.
 func MinMM(costs []float64, nodes []SpeedNode) Policy {
 	q := newQueuePolicy("min-mm", costs, nodes)
-	order := make([]int, len(costs))
-	for i := range order {
-		order[i] = i
-	}
-	sort.SliceStable(order, func(a, b int) bool { return costs[order[a]] > costs[order[b]] })
 	load := make([]float64, len(nodes))
-	for _, s := range order {
+	for _, s := range costliestFirst(costs) {
 		best := 0
 		for n := range nodes {
 			if (load[n]+costs[s])/nodes[n].Speed < (load[best]+costs[s])/nodes[best].Speed {

@@ -29,33 +29,41 @@ func (c *Client) http() *http.Client {
 	return http.DefaultClient
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body io.Reader, size int64, into any) error {
+// send makes a request with the token and returns the response if its
+// status is below 300, else the scheduler's error.
+func (c *Client) send(ctx context.Context, method, path string, body io.Reader, size int64) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.URL, "/")+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if size >= 0 && body != nil {
 		req.ContentLength = size
 	}
-	c.authorize(req)
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		return fmt.Errorf("scheduler %s: %w", c.URL, err)
+		return nil, fmt.Errorf("scheduler %s: %w", c.URL, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, responseError(resp)
+	}
+	return resp, nil
+}
+
+// do sends a request and decodes the JSON answer into into (if not nil).
+func (c *Client) do(ctx context.Context, method, path string, body io.Reader, size int64, into any) error {
+	resp, err := c.send(ctx, method, path, body, size)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return responseError(resp)
-	}
 	if into == nil {
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(into)
-}
-
-func (c *Client) authorize(req *http.Request) {
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
-	}
 }
 
 // responseError turns an error answer into an error with its message.
@@ -127,19 +135,11 @@ func (c *Client) Cancel(ctx context.Context, id string) (*Record, error) {
 // Follow calls fn with the job each time it changes, until it ends (its
 // final record is returned) or ctx ends.
 func (c *Client) Follow(ctx context.Context, id string, fn func(*Record)) (*Record, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(c.URL, "/")+"/api/v1/events?job="+url.QueryEscape(id), nil)
+	resp, err := c.send(ctx, "GET", "/api/v1/events?job="+url.QueryEscape(id), nil, -1)
 	if err != nil {
 		return nil, err
 	}
-	c.authorize(req)
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("scheduler %s: %w", c.URL, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return nil, responseError(resp)
-	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 16<<20)
 	for sc.Scan() {
@@ -170,19 +170,11 @@ func (c *Client) Follow(ctx context.Context, id string, fn func(*Record)) (*Reco
 // Download writes a done job's output to dst, through a hidden file beside
 // it that is renamed when complete.
 func (c *Client) Download(ctx context.Context, id, dst string) error {
-	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(c.URL, "/")+"/api/v1/jobs/"+url.PathEscape(id)+"/output", nil)
+	resp, err := c.send(ctx, "GET", "/api/v1/jobs/"+url.PathEscape(id)+"/output", nil, -1)
 	if err != nil {
 		return err
 	}
-	c.authorize(req)
-	resp, err := c.http().Do(req)
-	if err != nil {
-		return fmt.Errorf("scheduler %s: %w", c.URL, err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return responseError(resp)
-	}
 	tmp, err := os.CreateTemp(filepath.Dir(dst), ".dswarm-download-*-"+filepath.Base(dst))
 	if err != nil {
 		return fmt.Errorf("output %s: %w", dst, err)

@@ -367,12 +367,10 @@ func (s *Server) handleNodes(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{502, fmt.Sprintf("list nodes: %v", err)})
 		return
 	}
-	s.mu.Lock()
+	busy := s.busy()
 	for i := range nodes {
-		nodes[i].Busy = max(s.busy[nodes[i].Hostname], 0)
+		nodes[i].Busy = busy[nodes[i].Hostname]
 	}
-	s.mu.Unlock()
-	s.metrics.setNodes(nodes)
 	writeJSON(w, 200, nodes)
 }
 

@@ -15,24 +15,37 @@ type metrics struct {
 	jobs         *prometheus.GaugeVec
 	queue        prometheus.Gauge
 	segments     *prometheus.CounterVec
-	nodeBusy     *prometheus.GaugeVec
 	nodeFPS      *prometheus.GaugeVec
 	storageBytes *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+// busyDesc is dswarm_node_busy_slots, computed from the job records at
+// each scrape.
+var busyDesc = prometheus.NewDesc("dswarm_node_busy_slots", "Tasks running on a node.", []string{"node"}, nil)
+
+// busyCollector reports the busy slots the scheduler derives from its jobs.
+type busyCollector func() map[string]int
+
+func (b busyCollector) Describe(ch chan<- *prometheus.Desc) { ch <- busyDesc }
+
+func (b busyCollector) Collect(ch chan<- prometheus.Metric) {
+	for node, n := range b() {
+		ch <- prometheus.MustNewConstMetric(busyDesc, prometheus.GaugeValue, float64(n), node)
+	}
+}
+
+func newMetrics(busy func() map[string]int) *metrics {
 	m := &metrics{
 		reg:   prometheus.NewRegistry(),
 		jobs:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "dswarm_jobs", Help: "Jobs by state."}, []string{"state"}),
 		queue: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dswarm_queue_length", Help: "Jobs waiting to run."}),
 		segments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dswarm_segments_total",
 			Help: "Segment tasks by outcome: done, failed, retried (a second or later attempt started)."}, []string{"outcome"}),
-		nodeBusy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "dswarm_node_busy_slots", Help: "Tasks running on a node."}, []string{"node"}),
-		nodeFPS:  prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "dswarm_node_fps", Help: "Frames per second of the node's last finished segment."}, []string{"node"}),
+		nodeFPS: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "dswarm_node_fps", Help: "Frames per second of the node's last finished segment."}, []string{"node"}),
 		storageBytes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dswarm_storage_bytes_total",
 			Help: "Bytes through the shared storage by the API: uploads and downloads."}, []string{"direction"}),
 	}
-	m.reg.MustRegister(m.jobs, m.queue, m.segments, m.nodeBusy, m.nodeFPS, m.storageBytes,
+	m.reg.MustRegister(m.jobs, m.queue, m.segments, busyCollector(busy), m.nodeFPS, m.storageBytes,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	for _, o := range []string{"done", "failed", "retried"} {
 		m.segments.WithLabelValues(o)
@@ -58,8 +71,8 @@ func (m *metrics) setJobs(jobs map[string]*Record, queued int) {
 	m.queue.Set(float64(queued))
 }
 
-// segment counts a segment event; prev is the segment's state before it.
-func (m *metrics) segment(e job.SegmentEvent, prev SegmentState) {
+// segment counts a segment event.
+func (m *metrics) segment(e job.SegmentEvent) {
 	if e.Index < 0 {
 		return
 	}
@@ -77,17 +90,5 @@ func (m *metrics) segment(e job.SegmentEvent, prev SegmentState) {
 		if e.Attempt > 1 {
 			m.segments.WithLabelValues("retried").Inc()
 		}
-	}
-	if prev.State == "running" && prev.Node != "" {
-		m.nodeBusy.WithLabelValues(prev.Node).Dec()
-	}
-	if e.State == "running" && e.Node != "" {
-		m.nodeBusy.WithLabelValues(e.Node).Inc()
-	}
-}
-
-func (m *metrics) setNodes(nodes []Node) {
-	for _, n := range nodes {
-		m.nodeBusy.WithLabelValues(n.Hostname).Set(float64(n.Busy))
 	}
 }

@@ -63,7 +63,6 @@ type Server struct {
 	queue   []string
 	cancels map[string]context.CancelFunc
 	stopped map[string]bool // running jobs a user cancelled
-	busy    map[string]int  // node -> running tasks of all jobs
 	wake    chan struct{}
 }
 
@@ -88,14 +87,13 @@ func New(opt Options) (*Server, error) {
 		opt:     opt,
 		layout:  nfs.Layout{Root: opt.Root},
 		store:   Store{Dir: filepath.Join(opt.Root, JobsDir)},
-		metrics: newMetrics(),
 		events:  newBroker(),
 		jobs:    map[string]*Record{},
 		cancels: map[string]context.CancelFunc{},
 		stopped: map[string]bool{},
-		busy:    map[string]int{},
 		wake:    make(chan struct{}, 1),
 	}
+	s.metrics = newMetrics(s.busy)
 	if err := s.layout.Check(context.Background()); err != nil {
 		return nil, err
 	}
@@ -238,7 +236,6 @@ func (s *Server) execute(ctx context.Context, id string) {
 	// Tasks the job left running (it failed or was cancelled) are gone.
 	release := func(seg *SegmentState) {
 		if seg.State == "running" {
-			s.busy[seg.Node]--
 			seg.State = "failed"
 		}
 	}
@@ -264,21 +261,37 @@ func (s *Server) onSegment(id string, e job.SegmentEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.jobs[id]
-	var prev SegmentState
-	if e.Index >= 0 && e.Index < len(r.Segments) {
-		prev = r.Segments[e.Index]
-	} else if e.Index < 0 && r.Audio != nil {
-		prev = *r.Audio
-	}
-	if prev.State == "running" && prev.Node != "" {
-		s.busy[prev.Node]--
-	}
 	r.apply(e)
-	if e.State == "running" && e.Node != "" {
-		s.busy[e.Node]++
-	}
-	s.metrics.segment(e, prev)
+	s.metrics.segment(e)
 	s.saveLocked(r)
+}
+
+// busy counts, per node named in any job, the tasks running there now
+// (segments and audio of the jobs that have not ended).
+func (s *Server) busy() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	count := func(seg SegmentState, running bool) {
+		if seg.Node == "" {
+			return
+		}
+		if _, seen := out[seg.Node]; !seen {
+			out[seg.Node] = 0
+		}
+		if running && seg.State == "running" {
+			out[seg.Node]++
+		}
+	}
+	for _, r := range s.jobs {
+		for _, seg := range r.Segments {
+			count(seg, !r.Final())
+		}
+		if r.Audio != nil {
+			count(*r.Audio, !r.Final())
+		}
+	}
+	return out
 }
 
 func (s *Server) onProgress(id string, st job.Status) {

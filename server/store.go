@@ -64,6 +64,18 @@ func (r *Record) Final() bool {
 	return r.State == StateDone || r.State == StateFailed || r.State == StateCancelled
 }
 
+// Count is how many segments are in state ("pending", "running", "done",
+// "failed").
+func (r *Record) Count(state string) int {
+	n := 0
+	for _, s := range r.Segments {
+		if s.State == state {
+			n++
+		}
+	}
+	return n
+}
+
 // apply records a segment event.
 func (r *Record) apply(e job.SegmentEvent) {
 	var s *SegmentState

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/dswarm/dswarm/job"
-	"github.com/dswarm/dswarm/media"
 )
 
 // adoptable is a service of the job that was running before a restart.
@@ -86,9 +85,6 @@ func (x *Executor) adopted(t job.Task) (adoptable, bool) {
 func (x *Executor) runAdopted(ctx context.Context, t job.Task, a adoptable) (job.TaskResult, error) {
 	node := x.Nodes[a.node]
 	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		_ = x.Engine.ServiceRemove(rctx, a.serviceID)
 		x.mu.Lock()
 		x.d.Hold(a.node, -1)
 		x.mu.Unlock()
@@ -99,14 +95,6 @@ func (x *Executor) runAdopted(ctx context.Context, t job.Task, a adoptable) (job
 		t.OnStart(node.Hostname)
 	}
 	res := job.TaskResult{Node: node.Hostname, Started: time.Now()}
-	var onProgress func(media.Progress)
-	if t.OnProgress != nil {
-		onProgress = t.OnProgress
-	}
-	err := x.wait(ctx, a.serviceID, a.name, node, onProgress)
-	res.Finished = time.Now()
-	if err == nil && t.CaptureOutput {
-		res.Output = x.serviceOutput(ctx, a.serviceID)
-	}
+	err := x.await(ctx, t, a.serviceID, a.name, node, t.OnProgress, &res)
 	return res, err
 }

@@ -57,7 +57,6 @@ type Executor struct {
 	lastTick time.Time
 	plan     []int // segment -> node by static weights: the reference plan
 	frames   []int // segment -> frames, to turn progress into cost
-	costs    []float64
 	grants   []chan scheduler.Attempt
 	races    map[int]*race
 	external int                  // tasks waiting for a slot outside the dispatcher
@@ -98,7 +97,7 @@ func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
 	}
 	x.Pool.Join(jobID, slots)
 	x.jobID = jobID
-	x.plan, x.costs = plan, costs
+	x.plan = plan
 	x.d = scheduler.NewDispatcher(costs, speeds, scheduler.DispatchOptions{Startup: startup.Seconds(), OneSegment: true})
 	x.t0 = time.Now()
 	x.frames = make([]int, len(segs))
@@ -162,11 +161,8 @@ func (x *Executor) pickFree(t job.Task) (int, error) {
 	}
 	alive := 0
 	for _, n := range x.Nodes {
-		if !x.lost[n.ID] {
+		if !x.lost[n.ID] && !avoid[n.Hostname] {
 			alive++
-			if avoid[n.Hostname] {
-				alive--
-			}
 		}
 	}
 	if alive == 0 {
@@ -283,26 +279,35 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	if err != nil {
 		return res, fmt.Errorf("create service %s: %w", spec.Name, err)
 	}
+	err = x.await(ctx, t, created.ID, spec.Name, node, onProgress, &res)
+	return res, err
+}
+
+// await waits for a task's service to end, reads its last output once (the
+// final -progress report, with ffmpeg's own fps over the whole task, and
+// the lines the task asked for), and removes the service.
+func (x *Executor) await(ctx context.Context, t job.Task, serviceID, name string, node scheduler.Node, onProgress func(media.Progress), res *job.TaskResult) error {
 	defer func() {
 		// The job's context may be cancelled already: removal must still happen.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
 		// A service this fails to remove is still found by the job's
 		// label: RemoveJob runs at the end of every job.
-		_ = x.Engine.ServiceRemove(rctx, created.ID)
+		_ = x.Engine.ServiceRemove(rctx, serviceID)
 	}()
-	err = x.wait(ctx, created.ID, spec.Name, node, onProgress)
+	err := x.wait(ctx, serviceID, name, node, onProgress)
 	res.Finished = time.Now()
-	if err == nil && onProgress != nil {
-		// The last report has ffmpeg's own fps over the whole task.
-		if p, ok := progressOf(x.serviceOutput(ctx, created.ID)); ok {
-			onProgress(p)
-		}
+	if err != nil || (onProgress == nil && !t.CaptureOutput) {
+		return err
 	}
-	if err == nil && t.CaptureOutput {
-		res.Output = x.serviceOutput(ctx, created.ID)
+	out := x.serviceOutput(ctx, serviceID)
+	if p, ok := progressOf(out); ok && onProgress != nil {
+		onProgress(p)
 	}
-	return res, err
+	if t.CaptureOutput {
+		res.Output = out
+	}
+	return nil
 }
 
 // command is the container command of a task. With progress, ffmpeg

@@ -88,17 +88,11 @@ func transcodeRemote(ctx context.Context, cfg job.Config, sf *serverFlags, bar *
 	logf("job %s queued on %s", rec.ID, c.URL)
 	final, err := c.Follow(ctx, rec.ID, func(r *server.Record) {
 		if bar != nil {
-			done := 0
-			for _, s := range r.Segments {
-				if s.State == "done" {
-					done++
-				}
-			}
 			phase := r.Phase
 			if phase == "" {
 				phase = r.State
 			}
-			bar.update(job.Status{Phase: phase, Segments: len(r.Segments), SegmentsDone: done, Frames: r.Frames, FramesDone: r.FramesDone, Elapsed: time.Since(start)})
+			bar.update(job.Status{Phase: phase, Segments: len(r.Segments), SegmentsDone: r.Count("done"), Frames: r.Frames, FramesDone: r.FramesDone, Elapsed: time.Since(start)})
 		}
 	})
 	if err != nil {
@@ -161,16 +155,10 @@ func jobsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func progressOf(r *server.Record) string {
-	done := 0
-	for _, s := range r.Segments {
-		if s.State == "done" {
-			done++
-		}
-	}
 	if len(r.Segments) == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%d/%d segments", done, len(r.Segments))
+	return fmt.Sprintf("%d/%d segments", r.Count("done"), len(r.Segments))
 }
 
 func jobCmd(ctx context.Context, args []string, stdout, stderr io.Writer, cancel bool) int {

@@ -82,16 +82,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err != nil {
 			return nil, err
 		}
-		feas := scheduler.Feasible(nodes, nil)
-		if len(feas.Nodes) == 0 {
-			return nil, fmt.Errorf("%w: %s", scheduler.ErrNoFeasibleNode, feas.Explain())
+		x, err := sw.executor(cli, scheduler.Feasible(nodes, nil), mounts, root, &cfg)
+		if err != nil {
+			return nil, err
 		}
-		cfg.Sizing = &scheduler.SizingModel{Startup: swarmTaskStartup}
-		for _, n := range feas.Nodes {
-			cfg.Slots += max(n.Slots, 1)
-		}
-		x := &stack.Executor{Engine: cli, Image: sw.image, Nodes: feas.Nodes, Mounts: mounts, HostRoot: root, NodeRoot: sw.nodeStorage,
-			Rejected: feas.Rejected, Startup: swarmTaskStartup, Pool: pool}
+		x.Pool = pool
 		defer pool.Leave(cfg.JobID)
 		if resume {
 			if err := x.Adopt(ctx, cfg.JobID); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/docker/docker/api/types/mount"
 	"github.com/spf13/pflag"
 
+	"github.com/dswarm/dswarm/job"
 	"github.com/dswarm/dswarm/nfs"
 	"github.com/dswarm/dswarm/scheduler"
 	"github.com/dswarm/dswarm/stack"
@@ -102,6 +103,31 @@ func (s *swarmFlags) connect(ctx context.Context) (stack.Conn, []scheduler.Node,
 		return nil, nil, scheduler.Feasibility{}, err
 	}
 	return cli, nodes, scheduler.Feasible(nodes, nil), nil
+}
+
+// executor is a job's swarm executor over the feasible nodes, tasks
+// mounting the shared storage (root is where this machine sees it). Unless
+// the job has a segment length, the sizing model chooses it from the slots.
+func (s *swarmFlags) executor(cli stack.Conn, feas scheduler.Feasibility, mounts []mount.Mount, root string, cfg *job.Config) (*stack.Executor, error) {
+	if len(feas.Nodes) == 0 {
+		return nil, fmt.Errorf("%w: %s", scheduler.ErrNoFeasibleNode, feas.Explain())
+	}
+	if cfg.SegmentDuration == 0 {
+		cfg.Sizing = &scheduler.SizingModel{Startup: swarmTaskStartup}
+		for _, n := range feas.Nodes {
+			cfg.Slots += max(n.Slots, 1)
+		}
+	}
+	return &stack.Executor{
+		Engine:   cli,
+		Image:    s.image,
+		Nodes:    feas.Nodes,
+		Mounts:   mounts,
+		HostRoot: root,
+		NodeRoot: s.nodeStorage,
+		Rejected: feas.Rejected,
+		Startup:  swarmTaskStartup,
+	}, nil
 }
 
 // stageInput makes sure the input is on the shared storage: a file already

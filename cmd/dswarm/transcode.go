@@ -16,7 +16,6 @@ import (
 
 	"github.com/dswarm/dswarm/job"
 	"github.com/dswarm/dswarm/nfs"
-	"github.com/dswarm/dswarm/scheduler"
 	"github.com/dswarm/dswarm/stack"
 )
 
@@ -209,10 +208,15 @@ func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Wri
 		return nil, err
 	}
 	defer cli.Close()
-	if len(feas.Nodes) == 0 {
-		return nil, fmt.Errorf("%w: %s", scheduler.ErrNoFeasibleNode, feas.Explain())
-	}
 	mounts, err := sw.mounts()
+	if err != nil {
+		return nil, err
+	}
+	root, err := filepath.Abs(sw.storage)
+	if err != nil {
+		return nil, err
+	}
+	exec, err := sw.executor(cli, feas, mounts, root, &cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -235,26 +239,6 @@ func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Wri
 	cfg.Input = input
 	cfg.TempDir = layout.Tmp()
 	cfg.PartialDir = layout.Download()
-	root, err := filepath.Abs(sw.storage)
-	if err != nil {
-		return nil, err
-	}
-	if cfg.SegmentDuration == 0 {
-		cfg.Sizing = &scheduler.SizingModel{Startup: swarmTaskStartup}
-		for _, n := range feas.Nodes {
-			cfg.Slots += max(n.Slots, 1)
-		}
-	}
-	exec := &stack.Executor{
-		Engine:   cli,
-		Image:    sw.image,
-		Nodes:    feas.Nodes,
-		Mounts:   mounts,
-		HostRoot: root,
-		NodeRoot: sw.nodeStorage,
-		Rejected: feas.Rejected,
-		Startup:  swarmTaskStartup,
-	}
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()

@@ -205,16 +205,7 @@ func TestStack(t *testing.T) {
 		for {
 			before, err = c.Job(ctx, rec.ID)
 			require.NoError(t, err)
-			done, running := 0, 0
-			for _, s := range before.Segments {
-				switch s.State {
-				case "done":
-					done++
-				case "running":
-					running++
-				}
-			}
-			if done >= 3 && running >= 1 {
+			if before.Count("done") >= 3 && before.Count("running") >= 1 {
 				break
 			}
 			require.False(t, before.Final(), "job ended before the kill: %s %s", before.State, before.Error)
@@ -225,7 +216,7 @@ func TestStack(t *testing.T) {
 		require.NotEmpty(t, id, "the scheduler's container on the manager")
 		managerDocker(t, "kill", id)
 		killedAt := time.Now()
-		t.Logf("killed the scheduler with %d segments done", countState(before, "done"))
+		t.Logf("killed the scheduler with %d segments done", before.Count("done"))
 
 		after := waitDone(t, c, rec.ID, 5*time.Minute)
 		t.Logf("job done %.1fs after the kill; resumed %d", time.Since(killedAt).Seconds(), after.Resumed)
@@ -251,16 +242,6 @@ func TestStack(t *testing.T) {
 		}
 		assert.Equal(t, 1, n, "exactly one output, no partial file")
 	})
-}
-
-func countState(r *server.Record, state string) int {
-	n := 0
-	for _, s := range r.Segments {
-		if s.State == state {
-			n++
-		}
-	}
-	return n
 }
 
 // managerDocker runs docker inside the manager node's engine.
