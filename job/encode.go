@@ -15,8 +15,10 @@ import (
 	"github.com/dswarm/dswarm/scheduler"
 )
 
-// maxAttempts is how often a segment is tried before the job fails.
-const maxAttempts = 3
+// maxAttempts is how often a task (segment, audio, merge) is tried before
+// the job fails: the first attempt and up to 3 retries, each on another node
+// while there is one that has not failed it.
+const maxAttempts = 4
 
 func (r *run) segmentPath(i int) string {
 	return filepath.Join(r.temp, fmt.Sprintf("seg-%05d.nut", i))
