@@ -14,6 +14,7 @@ import (
 
 	"github.com/dswarm/dswarm/job"
 	"github.com/dswarm/dswarm/media"
+	"github.com/dswarm/dswarm/nfs"
 	"github.com/dswarm/dswarm/scheduler"
 )
 
@@ -399,7 +400,7 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 		if t.Status.State == swarm.TaskStatePending || t.Status.State == swarm.TaskStateNew ||
 			t.Status.State == swarm.TaskStateAssigned || t.Status.State == swarm.TaskStateAllocated {
 			if time.Since(start) > pendingFor {
-				return fmt.Errorf("service %s on node %s: not started after %s (%s)", name, node.Hostname, pendingFor, t.Status.Message)
+				return fmt.Errorf("service %s on node %s: not started after %s (%s)", name, node.Hostname, pendingFor, x.scrub(t.Status.Message))
 			}
 		}
 	}
@@ -420,6 +421,7 @@ func (x *Executor) outcome(ctx context.Context, t swarm.Task, name string, node 
 		if _, lines := taskLogs(ctx, x.Engine, t.ID, 40); len(lines) > 0 {
 			msg = media.TellingLine(lines)
 		}
+		msg = x.scrub(msg)
 		if code >= 0 && t.Status.State == swarm.TaskStateFailed {
 			return true, &media.ToolError{Tool: "ffmpeg", ExitCode: code, LastLine: msg, Err: errors.New(string(t.Status.State))}
 		}
@@ -430,6 +432,13 @@ func (x *Executor) outcome(ctx context.Context, t swarm.Task, name string, node 
 		return true, fmt.Errorf("task %s on node %s: %s (node lost?)", name, node.Hostname, t.Status.State)
 	}
 	return false, nil
+}
+
+// scrub hides secrets in what the engine says about a task: Docker 20.10
+// quotes a failed volume mount's options, a CIFS password among them, in
+// the task's error. Every task error is read through here.
+func (x *Executor) scrub(msg string) string {
+	return nfs.Scrub(msg, nfs.MountSecrets(x.Mounts)...)
 }
 
 // MarkLost records that a node is gone, so that no more tasks go to it.

@@ -35,6 +35,7 @@ type fakeEngine struct {
 	outcome  func(spec swarm.ServiceSpec) (swarm.TaskState, int)
 	nodeDown map[string]bool
 	logs     string
+	taskErr  string // a failed task's Status.Err
 	// timed, when set, decides a task's state from the time since its
 	// service was created; a completed task's last argument is written as
 	// a file holding the service's name.
@@ -96,7 +97,7 @@ func (f *fakeEngine) TaskList(_ context.Context, opts swarm.TaskListOptions) ([]
 	} else {
 		state, code = f.outcome(spec)
 	}
-	t := swarm.Task{ID: id + "-task", Status: swarm.TaskStatus{State: state, ContainerStatus: &swarm.ContainerStatus{ExitCode: code}}}
+	t := swarm.Task{ID: id + "-task", Status: swarm.TaskStatus{State: state, Err: f.taskErr, ContainerStatus: &swarm.ContainerStatus{ExitCode: code}}}
 	return []swarm.Task{t}, nil
 }
 
