@@ -4,15 +4,25 @@ BIN     := bin/dswarm
 ARCH    ?= $(shell go env GOARCH)
 IMAGE   ?= dswarm/worker:latest
 
-.PHONY: all build test unit vet fmt bench demo deploy images images-multiarch base-image cluster-up cluster-down e2e clean
+.PHONY: all build deps deps-demo newcomer test unit vet fmt bench demo deploy images images-multiarch base-image cluster-up cluster-down e2e clean
 
 all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/dswarm
 
+# What demo and test need (ffmpeg, debootstrap, Docker, chromium for the web
+# page test), installed with apt-get as root when missing; dockerd started when
+# no daemon answers. Not root: it prints the command to run.
+deps:
+	./test/deps.sh
+
+deps-demo:
+	./test/deps.sh demo
+
 # The test command of the README and of .ci/run.
-test: vet unit e2e
+test: deps
+	$(MAKE) vet unit e2e
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -39,8 +49,14 @@ deploy: images
 	  docker secret create dswarm_token .dswarm-token >/dev/null && echo "deploy: API token in .dswarm-token"; }
 	DSWARM_IMAGE=$(IMAGE) docker stack deploy --resolve-image never -c docker-compose.swarm.yml dswarm
 
-demo: build images
+demo: deps-demo
+	$(MAKE) build images
 	./test/demo.sh
+
+# make demo as a newcomer runs it: in a clean debian:bookworm-slim container
+# with only Go, make, the host's Docker socket and a fresh clone of HEAD.
+newcomer:
+	./test/newcomer.sh
 
 # Static binary for the worker image (no Go image needed in Docker).
 bin/dswarm-linux-%:
@@ -78,4 +94,5 @@ e2e: build
 	  $(MAKE) cluster-down; exit $$rc
 
 clean:
-	rm -rf bin .cluster .demo
+	rm -rf bin .cluster .demo dswarm cmd/dswarm/dswarm
+	find . \( -name .git -o -name .cache \) -prune -o -name '*.test' -type f -exec rm -f {} +

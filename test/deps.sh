@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs what `make demo` and `make test` need and is missing, and starts a
+# Docker daemon when none answers. The one place that does this: `make deps`,
+# `make demo`, `make test` and .ci/run all come through here.
+#
+#   test/deps.sh         # what `make test` needs: ffmpeg, debootstrap, Docker, chromium
+#   test/deps.sh demo    # what `make demo` needs: the same without chromium
+#
+# As root it installs with apt-get (Debian, Ubuntu); otherwise it prints the
+# one command to run and fails. Go 1.26 and make are assumed (Debian's Go is
+# too old; see https://go.dev/dl/).
+set -euo pipefail
+
+die() { echo "deps: $*" >&2; exit 1; }
+
+case "${1:-test}" in
+  demo) want_browser=0 ;;
+  test) want_browser=1 ;;
+  *) die "usage: $0 [demo|test]" ;;
+esac
+
+command -v go >/dev/null 2>&1 || die "go is not on PATH (Go 1.26 from https://go.dev/dl/)"
+
+# Go stamps the version from git (go build -buildvcs) in a git checkout.
+need=()
+command -v git >/dev/null 2>&1 || need+=(git)
+{ command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || need+=(ffmpeg)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap) # images/base-image.sh, no registry to pull from
+# Go's module downloads check the proxy's certificate.
+[ -n "${SSL_CERT_FILE:-}" ] || [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+# The web page test (server/web_test.go) drives a headless Chromium.
+[ "$want_browser" = 0 ] || command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# Only a client is needed where a daemon already answers (a mounted socket);
+# Debian ships the client only together with the engine.
+command -v docker >/dev/null 2>&1 || need+=(docker.io iptables)
+{ docker info >/dev/null 2>&1 || command -v dockerd >/dev/null 2>&1; } || need+=(docker.io iptables)
+
+if [ ${#need[@]} -gt 0 ]; then
+  mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
+  cmd="apt-get update && apt-get install -y ${need[*]}"
+  [ "$(id -u)" = 0 ] || die "missing ${need[*]}; as root run: $cmd"
+  command -v apt-get >/dev/null 2>&1 || die "missing ${need[*]}, and no apt-get here to install them"
+  echo "deps: installing ${need[*]}"
+  apt-get update -qq || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
+    die "apt-get install ${need[*]} failed"
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] ||
+    die "no Docker daemon answers to $(id -un) (docker info fails); as root run: (dockerd >/var/log/dockerd.log 2>&1 &), or join the docker group"
+  echo "deps: no Docker daemon answers; starting dockerd (log: /var/log/dockerd.log)"
+  (dockerd >/var/log/dockerd.log 2>&1 &)
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  docker info >/dev/null 2>&1 || { tail -n 20 /var/log/dockerd.log >&2; die "dockerd did not answer within 60 s (log above)"; }
+fi
+
+echo "deps: ok (go, git, ffmpeg, debootstrap, docker$([ "$want_browser" = 0 ] || echo ", chromium"))"
