@@ -128,3 +128,44 @@ func TestDerivedVolumeName(t *testing.T) {
 	assert.NotEqual(t, b, name(cifs, Credentials{Username: "u", Password: "three"}), "a volume keeps its old password: a new one needs a new volume")
 	assert.NotEqual(t, b, name(cifs, Credentials{Username: "v", Password: "three"}), "another user gets another volume")
 }
+
+func TestConfined(t *testing.T) {
+	bind := mount.Mount{Type: mount.TypeBind, Source: "/srv/dswarm", Target: "/data"}
+	got, err := Confined(bind, []string{"tmp/.dswarm-j1", "tmp/.dswarm-j1"}, []string{"download/.dswarm-j1-out.mkv"})
+	require.NoError(t, err)
+	assert.Equal(t, []mount.Mount{
+		{Type: mount.TypeBind, Source: "/srv/dswarm", Target: "/data", ReadOnly: true},
+		{Type: mount.TypeBind, Source: "/srv/dswarm/tmp/.dswarm-j1", Target: "/data/tmp/.dswarm-j1"},
+		{Type: mount.TypeBind, Source: "/srv/dswarm/download/.dswarm-j1-out.mkv", Target: "/data/download/.dswarm-j1-out.mkv"},
+	}, got, "the storage read-only, the job's folder and its one output file writable, each once")
+
+	for _, bad := range []string{"../etc", "/etc", ".", "", "tmp/../../x"} {
+		_, err := Confined(bind, []string{bad}, nil)
+		assert.Error(t, err, "%q leaves the storage", bad)
+	}
+
+	nfsRoot, err := Config{Mode: ModeNFS, Target: "/data", NFS: NFS{Server: "nas", Export: "/export/dswarm"}}.Mount(Credentials{})
+	require.NoError(t, err)
+	got, err = Confined(nfsRoot, []string{"tmp/.dswarm-j1"}, []string{"download/.dswarm-j1-out.mkv"})
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	assert.True(t, got[0].ReadOnly)
+	assert.False(t, nfsRoot.ReadOnly, "the caller's mount is not changed")
+	job, dl := got[1], got[2]
+	assert.Equal(t, "/data/tmp/.dswarm-j1", job.Target)
+	assert.False(t, job.ReadOnly)
+	assert.Equal(t, ":/export/dswarm/tmp/.dswarm-j1", job.VolumeOptions.DriverConfig.Options["device"], "NFSv4 mounts a folder of the export")
+	assert.Equal(t, nfsRoot.VolumeOptions.DriverConfig.Options["o"], job.VolumeOptions.DriverConfig.Options["o"])
+	assert.NotEqual(t, nfsRoot.Source, job.Source, "a volume of its own: same name would mean same options")
+	assert.Equal(t, "/data/download", dl.Target, "a volume cannot be a file: its folder is writable")
+	assert.Equal(t, ":/export/dswarm/download", dl.VolumeOptions.DriverConfig.Options["device"])
+
+	cifsRoot := mount.Mount{Type: mount.TypeVolume, Source: "v", Target: "/data", VolumeOptions: &mount.VolumeOptions{
+		DriverConfig: &mount.Driver{Name: "local", Options: map[string]string{"type": "cifs", "device": "//nas/media/", "o": "vers=3.0"}}}}
+	got, err = Confined(cifsRoot, []string{"tmp/.dswarm-j1"}, nil)
+	require.NoError(t, err)
+	assert.Equal(t, "//nas/media/tmp/.dswarm-j1", got[1].VolumeOptions.DriverConfig.Options["device"])
+
+	_, err = Confined(mount.Mount{Type: mount.TypeVolume, Source: "named", Target: "/data"}, []string{"tmp/x"}, nil)
+	assert.Error(t, err, "a volume without driver options cannot be narrowed")
+}

@@ -37,9 +37,29 @@ type TaskSpec struct {
 	NodeID   string
 	NodeArch string // uname name; becomes a node.platform.arch constraint
 	Mounts   []mount.Mount
+	// User is the uid:gid the task runs as (see TaskUser); "" is the
+	// image's user, root.
+	User string
 	// Reservations make Swarm itself refuse to overcommit a node.
 	NanoCPUs    int64
 	MemoryBytes int64
+}
+
+// NetworkNone is the network every task is attached to: none at all.
+const NetworkNone = "none"
+
+// TaskUser is the uid:gid tasks run as when dswarm runs as root: the
+// "nobody" of Debian and the anonymous uid an NFS server maps root to
+// (root_squash), so files on a squashed export are owned alike whether the
+// scheduler or a task wrote them. A non-root dswarm runs tasks as itself.
+const TaskUser = "65534:65534"
+
+// scratchMount is the only writable place outside the job's files: a small
+// tmpfs at /tmp, for libraries that want a temporary file.
+var scratchMount = mount.Mount{
+	Type:         mount.TypeTmpfs,
+	Target:       "/tmp",
+	TmpfsOptions: &mount.TmpfsOptions{SizeBytes: 64 << 20, Mode: 0o1777},
 }
 
 // ServiceName is the readable name of a task's service, unique per attempt:
@@ -74,8 +94,21 @@ func ServiceSpec(t TaskSpec) swarm.ServiceSpec {
 				Image:   t.Image,
 				Command: t.Command,
 				Labels:  labels,
-				Mounts:  t.Mounts,
+				Mounts:  append(append([]mount.Mount(nil), t.Mounts...), scratchMount),
+				User:    t.User,
+				// Least privilege, so that a task's ffmpeg that a parser bug
+				// let write or read anywhere finds nothing to reach: no
+				// network, nothing writable but the job's own files (the
+				// mounts), no capabilities (an in-container root could still
+				// chown or bypass file modes with them).
+				ReadOnly:       true,
+				CapabilityDrop: []string{"ALL"},
 			},
+			// "none" is a predefined swarm-scoped network: a task attached to
+			// it gets only a loopback interface. A service with no networks
+			// at all is not isolated: its container joins the node's default
+			// bridge, from where it reaches the LAN and the internet.
+			Networks:      []swarm.NetworkAttachmentConfig{{Target: NetworkNone}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
 			Placement:     &swarm.Placement{Constraints: constraints},
 		},

@@ -16,7 +16,7 @@ func TestServiceSpec(t *testing.T) {
 	spec := ServiceSpec(TaskSpec{
 		JobID: "1a2b3c4d", Name: "seg-007", Role: "segment", Segment: 7, Attempt: 2,
 		Image: "dswarm/worker:latest", Command: []string{"ffmpeg", "-i", "x"},
-		NodeID: "node-abc", NodeArch: "aarch64", Mounts: []mount.Mount{m},
+		NodeID: "node-abc", NodeArch: "aarch64", Mounts: []mount.Mount{m}, User: TaskUser,
 		NanoCPUs: 2e9, MemoryBytes: 256 << 20,
 	})
 	assert.Equal(t, "dswarm-1a2b3c4d-seg-007-a2", spec.Name)
@@ -33,9 +33,26 @@ func TestServiceSpec(t *testing.T) {
 	assert.Equal(t, []string{"node.id==node-abc", "node.platform.arch==aarch64"}, spec.TaskTemplate.Placement.Constraints)
 	assert.Equal(t, "dswarm/worker:latest", spec.TaskTemplate.ContainerSpec.Image)
 	assert.Equal(t, []string{"ffmpeg", "-i", "x"}, spec.TaskTemplate.ContainerSpec.Command)
-	assert.Equal(t, []mount.Mount{m}, spec.TaskTemplate.ContainerSpec.Mounts)
+	assert.Equal(t, []mount.Mount{m, scratchMount}, spec.TaskTemplate.ContainerSpec.Mounts)
 	require.NotNil(t, spec.TaskTemplate.Resources)
 	assert.Equal(t, &swarm.Resources{NanoCPUs: 2e9, MemoryBytes: 256 << 20}, spec.TaskTemplate.Resources.Reservations)
+}
+
+func TestServiceSpecLeastPrivilege(t *testing.T) {
+	spec := ServiceSpec(TaskSpec{JobID: "j", Name: "merge", Role: "merge", Segment: -1, Attempt: 1, User: "65534:65534"})
+	c := spec.TaskTemplate.ContainerSpec
+	assert.Equal(t, []swarm.NetworkAttachmentConfig{{Target: "none"}}, spec.TaskTemplate.Networks,
+		"no networks at all would mean the node's default bridge")
+	assert.True(t, c.ReadOnly, "read-only root filesystem")
+	assert.Equal(t, []string{"ALL"}, c.CapabilityDrop)
+	assert.Empty(t, c.CapabilityAdd)
+	assert.Equal(t, "65534:65534", c.User)
+	assert.Nil(t, c.Privileges)
+	require.Len(t, c.Mounts, 1)
+	tmp := c.Mounts[0]
+	assert.Equal(t, mount.TypeTmpfs, tmp.Type)
+	assert.Equal(t, "/tmp", tmp.Target)
+	assert.Equal(t, int64(64<<20), tmp.TmpfsOptions.SizeBytes, "bounded: it is the node's memory")
 }
 
 func TestServiceSpecWithoutSegmentOrReservation(t *testing.T) {
