@@ -51,7 +51,7 @@ deploy: images
 
 demo: deps-demo
 	$(MAKE) build images
-	./test/demo.sh
+	DSWARM_IMAGE=$(IMAGE) ./test/demo.sh
 
 # make demo as a newcomer runs it: in a clean debian:bookworm-slim container
 # with only Go, make, the host's Docker socket and a fresh clone of HEAD.
