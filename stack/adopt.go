@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,8 +18,12 @@ type adoptable struct {
 
 // Adopt finds the job's services left by an earlier run of the scheduler:
 // a task that a service still runs (or finished) is waited for instead of
-// started again. Backup copies are removed: their race cannot be rebuilt.
-// Call it after Place and before Run.
+// started again. Services are found by their labels: dswarm.job for the job,
+// dswarm.role and dswarm.segment for the task they run; the node is the one
+// their node.id constraint pins them to. Backup copies (named "-backup") are
+// removed, as are services on lost nodes, duplicates and services without a
+// task's labels: their race cannot be rebuilt. Call it after Place and
+// before Run.
 func (x *Executor) Adopt(ctx context.Context, jobID string) error {
 	svcs, err := JobServices(ctx, x.Engine, jobID)
 	if err != nil {
@@ -29,12 +34,8 @@ func (x *Executor) Adopt(ctx context.Context, jobID string) error {
 	if x.adopt == nil {
 		x.adopt = map[string]adoptable{}
 	}
-	prefix := "dswarm-" + jobID + "-"
 	for _, s := range svcs {
-		name := strings.TrimPrefix(s.Spec.Name, prefix)
-		if i := strings.LastIndex(name, "-a"); i > 0 {
-			name = name[:i]
-		}
+		key, ok := serviceTask(s.Spec.Labels)
 		node := -1
 		for _, c := range s.Spec.TaskTemplate.Placement.Constraints {
 			if id, ok := strings.CutPrefix(c, "node.id=="); ok {
@@ -45,13 +46,40 @@ func (x *Executor) Adopt(ctx context.Context, jobID string) error {
 				}
 			}
 		}
-		if _, dup := x.adopt[name]; dup || node < 0 || strings.HasSuffix(name, "-backup") {
+		_, dup := x.adopt[key]
+		if !ok || dup || node < 0 || strings.Contains(s.Spec.Name, "-backup-a") {
 			_ = x.Engine.ServiceRemove(ctx, s.ID)
 			continue
 		}
-		x.adopt[name] = adoptable{serviceID: s.ID, name: s.Spec.Name, node: node}
+		x.adopt[key] = adoptable{serviceID: s.ID, name: s.Spec.Name, node: node}
 	}
 	return nil
+}
+
+// serviceTask is the task a service runs, from its dswarm.role and
+// dswarm.segment labels; ok is false when they do not name one.
+func serviceTask(labels map[string]string) (key string, ok bool) {
+	role := job.Role(labels[LabelRole])
+	switch role {
+	case job.RoleSegment:
+		seg, err := strconv.Atoi(labels[LabelSegment])
+		if err != nil || seg < 0 {
+			return "", false
+		}
+		return taskKey(role, seg), true
+	case job.RoleAudio, job.RoleMerge:
+		return taskKey(role, -1), true
+	}
+	return "", false
+}
+
+// taskKey identifies a task of a job across scheduler restarts: its role
+// and segment, as its service's labels record them.
+func taskKey(role job.Role, segment int) string {
+	if role != job.RoleSegment {
+		segment = -1
+	}
+	return fmt.Sprintf("%s %d", role, segment)
 }
 
 // Skip implements job.Skipper: segment i needs no task.
@@ -68,11 +96,12 @@ func (x *Executor) Skip(i int) {
 func (x *Executor) adopted(t job.Task) (adoptable, bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	a, ok := x.adopt[t.Name]
+	key := taskKey(t.Role, t.Segment)
+	a, ok := x.adopt[key]
 	if !ok {
 		return a, false
 	}
-	delete(x.adopt, t.Name)
+	delete(x.adopt, key)
 	if t.Role == job.RoleSegment && x.d != nil {
 		x.d.Skip(t.Segment)
 	}
