@@ -30,8 +30,9 @@ type Node struct {
 	Slots int
 }
 
-// filter is one placement rule: Check tells whether a node passes, Explain
-// names the rule for a summary ("arch mismatch on 1").
+// filter is one placement rule: check tells whether a node passes, name is
+// the reason a node that fails it is rejected ("wrong arch"), as
+// Feasibility.Explain counts them ("wrong arch on 1").
 type filter struct {
 	name  string
 	check func(Node) bool
@@ -60,7 +61,9 @@ func (f Feasibility) Explain() string {
 
 // Feasible runs the placement filters: a node must be ready, active (not
 // drained or paused), of an architecture the image supports (any when archs
-// is empty), and have the image.
+// is empty), have the image (Node.HasImage, which stack.Nodes sets true
+// until a caller checks), and a positive weight. The first filter a node
+// fails is its reason.
 func Feasible(nodes []Node, archs []string) Feasibility {
 	filters := []filter{
 		{"down", func(n Node) bool { return n.State == "ready" }},
