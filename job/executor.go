@@ -95,6 +95,18 @@ type Explainer interface {
 	Placement() []NodePlacement
 }
 
+// Confiner is an Executor that runs tasks as an unprivileged user, able to
+// write only the job's own files. The runner calls Confine once, before any
+// task runs, with the input the tasks read, the job's work folder (every
+// task writes there) and the partial output (only the merge writes it).
+// The runner's own ffmpeg calls with the user's options (the preflight) then
+// run in a media.Sandbox as that user too.
+type Confiner interface {
+	Confine(input, workDir, partial string) error
+	// UserIDs is the numeric uid and gid the tasks run as.
+	UserIDs() (uid, gid int, err error)
+}
+
 // Local runs tasks as ffmpeg processes on this machine.
 type Local struct {
 	Hostname string

@@ -71,7 +71,24 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		return nil, fmt.Errorf("temp directory %s: %w", temp, unwrapPath(err))
 	}
 
-	r := &run{cfg: cfg, opts: opts, exec: exec, id: id, temp: temp, partial: partial, start: start}
+	// Tasks that run as another user (swarm) may write only the job's own
+	// folder and output; the preflight runs as that user too.
+	uid, gid := -1, -1
+	if c, ok := exec.(Confiner); ok {
+		if err := c.Confine(cfg.Input, temp, partial); err != nil {
+			return nil, err
+		}
+		if uid, gid, err = c.UserIDs(); err != nil {
+			return nil, err
+		}
+	}
+	sandbox, err := media.NewSandbox(uid, gid)
+	if err != nil {
+		return nil, err
+	}
+	defer sandbox.Close()
+
+	r := &run{cfg: cfg, opts: opts, exec: exec, id: id, temp: temp, partial: partial, start: start, sandbox: sandbox}
 	r.status.Phase = "probe"
 	r.report()
 	src, err := probeSource(ctx, cfg.Input)
@@ -228,6 +245,8 @@ type run struct {
 	start   time.Time
 	src     *source
 	segs    []scheduler.Segment
+	// sandbox runs the job's own ffmpeg calls with the user's options.
+	sandbox *media.Sandbox
 	out     outputPlan
 	workers int
 
@@ -299,9 +318,10 @@ func (r *run) warnf(format string, args ...any) {
 // preflight encodes one frame (and a moment of audio) into the output's
 // container with the user's options: it rejects unknown options and codecs
 // the container cannot hold before any real work starts, and tells which
-// codecs ffmpeg picks by default for that container.
+// codecs ffmpeg picks by default for that container. It runs in the job's
+// sandbox (media.Sandbox): never with the privileges of this process.
 func (r *run) preflight(ctx context.Context) error {
-	out := filepath.Join(r.temp, "preflight"+filepath.Ext(r.cfg.Output))
+	out := r.sandbox.Path("preflight" + filepath.Ext(r.cfg.Output))
 	args := []string{"-y", "-i", r.cfg.Input, "-map", fmt.Sprintf("0:%d", r.src.video.Index)}
 	hasAudio := len(r.src.info.Audio()) > 0 && !r.opts.NoAudio
 	if hasAudio {
@@ -326,7 +346,7 @@ func (r *run) preflight(ctx context.Context) error {
 	}
 	args = append(args, r.opts.Global...)
 	args = append(args, out)
-	encoders, err := media.Preflight(ctx, args)
+	encoders, err := r.sandbox.Preflight(ctx, args)
 	if err != nil {
 		return fmt.Errorf("ffmpeg rejects these options for %s: %w", filepath.Base(r.cfg.Output), lastLine(err))
 	}
@@ -346,7 +366,7 @@ func (r *run) checkSubtitles(ctx context.Context) error {
 	if len(subs) == 0 || r.opts.NoSubtitles {
 		return nil
 	}
-	out := filepath.Join(r.temp, "subcheck"+filepath.Ext(r.cfg.Output))
+	out := r.sandbox.Path("subcheck" + filepath.Ext(r.cfg.Output))
 	defer os.Remove(out)
 	tries := []string{"copy", "mov_text"}
 	if r.opts.SubCodec != "" {
@@ -357,7 +377,7 @@ func (r *run) checkSubtitles(ctx context.Context) error {
 		args := []string{"-y", "-i", r.cfg.Input, "-map", "0:s", "-c:s", codec, "-t", "1"}
 		args = append(args, r.opts.Global...)
 		args = append(args, out)
-		if _, err := media.Preflight(ctx, args); err != nil {
+		if _, err := r.sandbox.Preflight(ctx, args); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -366,7 +386,7 @@ func (r *run) checkSubtitles(ctx context.Context) error {
 		}
 		// Some muxers take any stream but store it as opaque data (MPEG-TS
 		// with SubRip): only subtitles that read back as subtitles count.
-		if info, err := media.Probe(ctx, out); err != nil || len(info.Subtitles()) != len(subs) {
+		if info, err := r.sandbox.Probe(ctx, out); err != nil || len(info.Subtitles()) != len(subs) {
 			lastErr = fmt.Errorf("they would be stored as data streams, not subtitles")
 			continue
 		}

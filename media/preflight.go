@@ -3,7 +3,6 @@ package media
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,11 +11,13 @@ import (
 // Preflight runs a short ffmpeg encode with args and returns the encoder
 // ffmpeg chose for each output stream (by output stream index), read from
 // its "Stream mapping" report. An error carries ffmpeg's own last line.
-func Preflight(ctx context.Context, args []string) (map[int]string, error) {
+// It runs in the sandbox s (nil: an ordinary child process); its output
+// belongs in s.Path.
+func (s *Sandbox) Preflight(ctx context.Context, args []string) (map[int]string, error) {
 	// level+info tags every line with its level, so that the error lines
 	// can be told from the informational ones the mapping needs.
 	full := append([]string{"-nostdin", "-hide_banner", "-nostats", "-v", "level+info"}, args...)
-	cmd := exec.CommandContext(ctx, "ffmpeg", full...)
+	cmd := s.command(ctx, "ffmpeg", full...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

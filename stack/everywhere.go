@@ -16,8 +16,9 @@ type NodeRun struct {
 
 // RunEverywhere runs one task on every node at once, each pinned to its
 // node, and returns each node's outcome by hostname. args builds the task's
-// arguments for a node.
-func RunEverywhere(ctx context.Context, base *Executor, jobID, name, program string, nodes []scheduler.Node, args func(scheduler.Node) []string) map[string]NodeRun {
+// arguments for a node. The tasks may write only into dir, a folder on the
+// shared storage ("" = nowhere).
+func RunEverywhere(ctx context.Context, base *Executor, jobID, name, program, dir string, nodes []scheduler.Node, args func(scheduler.Node) []string) map[string]NodeRun {
 	out := make(map[string]NodeRun, len(nodes))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -27,12 +28,16 @@ func RunEverywhere(ctx context.Context, base *Executor, jobID, name, program str
 			defer wg.Done()
 			x := &Executor{
 				Engine: base.Engine, Image: base.Image, Mounts: base.Mounts,
-				HostRoot: base.HostRoot, NodeRoot: base.NodeRoot,
+				HostRoot: base.HostRoot, NodeRoot: base.NodeRoot, User: base.User,
 				Poll: base.Poll, PendingTimeout: base.PendingTimeout,
 				Nodes: []scheduler.Node{n},
 			}
-			res, err := x.Run(ctx, job.Task{JobID: jobID, Name: name + "-" + n.Hostname, Role: job.Role(name),
-				Segment: -1, Attempt: 1, Program: program, Args: args(n), CaptureOutput: true})
+			var res job.TaskResult
+			err := x.Confine("", dir, "")
+			if err == nil {
+				res, err = x.Run(ctx, job.Task{JobID: jobID, Name: name + "-" + n.Hostname, Role: job.Role(name),
+					Segment: -1, Attempt: 1, Program: program, Args: args(n), CaptureOutput: true})
+			}
 			mu.Lock()
 			out[n.Hostname] = NodeRun{Err: err, Output: res.Output}
 			mu.Unlock()

@@ -33,6 +33,9 @@ type Executor struct {
 	// HostRoot is where this machine sees the shared storage, NodeRoot where
 	// task containers see it; paths in task arguments are rewritten.
 	HostRoot, NodeRoot string
+	// User is the numeric uid:gid tasks run as; "" = TaskUser when dswarm
+	// runs as root, else dswarm's own ids. Tasks never run as root.
+	User string
 	// Poll is how often task states are read (default 250ms).
 	Poll time.Duration
 	// PendingTimeout fails a task that Swarm has not started by then
@@ -63,6 +66,8 @@ type Executor struct {
 	external int                  // tasks waiting for a slot outside the dispatcher
 	adopt    map[string]adoptable // task name -> service left by an earlier run
 	lost     map[string]bool      // node IDs whose tasks vanished with them
+	workDir  string               // writable for every task, relative to HostRoot (Confine)
+	partial  string               // writable for the merge, relative to HostRoot (Confine)
 }
 
 var _ job.Executor = (*Executor)(nil)
@@ -260,6 +265,10 @@ func (x *Executor) acquire(ctx context.Context, t job.Task) (int, error) {
 func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string, onProgress func(media.Progress)) (job.TaskResult, error) {
 	node := x.Nodes[ni]
 	res := job.TaskResult{Node: node.Hostname}
+	mounts, err := x.taskMounts(t)
+	if err != nil {
+		return res, err
+	}
 	spec := ServiceSpec(TaskSpec{
 		JobID:    t.JobID,
 		Name:     t.Name,
@@ -270,7 +279,8 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 		Command:  command(t.Program, x.rewrite(args), onProgress != nil),
 		NodeID:   node.ID,
 		NodeArch: node.Arch,
-		Mounts:   x.Mounts,
+		Mounts:   mounts,
+		User:     x.taskUser(),
 	}.reserve(t.Program, node))
 	res.Started = time.Now()
 	if t.OnStart != nil {

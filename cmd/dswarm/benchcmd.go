@@ -57,7 +57,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	id := job.NewJobID()
 	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()
 	x := &stack.Executor{Engine: cli, Image: sw.image}
-	runs := stack.RunEverywhere(ctx, x, id, "bench", "dswarm", active, func(scheduler.Node) []string {
+	runs := stack.RunEverywhere(ctx, x, id, "bench", "dswarm", "", active, func(scheduler.Node) []string {
 		return []string{"bench-node", "--frames", strconv.Itoa(*frames)}
 	})
 	var rows []benchRow

@@ -108,7 +108,7 @@ func checkImage(ctx context.Context, cli stack.Engine, sw *swarmFlags, nodes []s
 	id := job.NewJobID()
 	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()
 	x := &stack.Executor{Engine: cli, Image: sw.image}
-	for h, r := range stack.RunEverywhere(ctx, x, id, "image-check", "dswarm", ready, func(scheduler.Node) []string { return []string{"version"} }) {
+	for h, r := range stack.RunEverywhere(ctx, x, id, "image-check", "dswarm", "", ready, func(scheduler.Node) []string { return []string{"version"} }) {
 		out[h] = r.Err
 	}
 	return out

@@ -68,7 +68,7 @@ func storageCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	root, _ := filepath.Abs(sw.storage)
 	x := &stack.Executor{Engine: cli, Image: sw.image, Mounts: mounts, HostRoot: root, NodeRoot: sw.nodeStorage}
 	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()
-	runs := stack.RunEverywhere(ctx, x, id, "storage-check", "dswarm", active, func(n scheduler.Node) []string {
+	runs := stack.RunEverywhere(ctx, x, id, "storage-check", "dswarm", dir, active, func(n scheduler.Node) []string {
 		return []string{"storage", "probe", dir, token, n.Hostname}
 	})
 	failed := 0
