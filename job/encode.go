@@ -2,8 +2,10 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -161,6 +163,10 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 		if full := diskFull(r.temp); full != nil && (err != nil || !r.segmentComplete(ctx, i, want)) {
 			return fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), full) // no retry fills a full disk
 		}
+		if gone := inputGone(r.cfg.Input); err != nil && gone != nil {
+			r.event(SegmentEvent{Index: i, State: "failed", Node: res.Node, Attempt: attempt, Frames: want, Error: gone.Error()})
+			return gone
+		}
 		sum.Node, sum.Attempts = res.Node, attempt
 		tried = append(tried, nodeName(res.Node))
 		sum.Seconds = res.Finished.Sub(res.Started).Seconds()
@@ -245,6 +251,15 @@ func nodeName(n string) string {
 	return n
 }
 
+// inputGone tells a task that failed because the input was deleted from a
+// node fault: no node can read it, so no retry can help.
+func inputGone(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("input %s: no such file (deleted while the job ran)", path)
+	}
+	return nil
+}
+
 // runWithRetry runs a single task (audio, merge) up to maxAttempts times,
 // each retry avoiding the nodes that failed it.
 func (r *run) runWithRetry(ctx context.Context, t Task) (retried, error) {
@@ -254,6 +269,9 @@ func (r *run) runWithRetry(ctx context.Context, t Task) (retried, error) {
 		res, err = r.exec.Run(ctx, t)
 		if err == nil || ctx.Err() != nil {
 			return retried{res, t.Attempt}, err
+		}
+		if gone := inputGone(r.cfg.Input); gone != nil {
+			return retried{res, t.Attempt}, gone
 		}
 		err = fmt.Errorf("on node %s: %w", nodeName(res.Node), err)
 		t.Avoid = append(t.Avoid, res.Node)
