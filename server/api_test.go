@@ -62,7 +62,10 @@ func testServer(t *testing.T, root string, exec *counting, opts ...func(*Options
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	s.Start(ctx)
-	hs := httptest.NewServer(s.Handler())
+	// The server as dswarm serve runs it: its timeouts are under test too.
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config = s.HTTPServer()
+	hs.Start()
 	t.Cleanup(hs.Close)
 	return s, hs
 }

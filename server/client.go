@@ -120,10 +120,25 @@ func (c *Client) Job(ctx context.Context, id string) (*Record, error) {
 	return &rec, c.do(ctx, "GET", "/api/v1/jobs/"+url.PathEscape(id), nil, -1, &rec)
 }
 
-// Jobs lists the jobs.
+// Jobs lists every job, oldest first, a page at a time.
 func (c *Client) Jobs(ctx context.Context) ([]*Record, error) {
-	var recs []*Record
-	return recs, c.do(ctx, "GET", "/api/v1/jobs", nil, -1, &recs)
+	var all []*Record
+	after := ""
+	for {
+		var recs []*Record
+		path := fmt.Sprintf("/api/v1/jobs?limit=%d", maxPage)
+		if after != "" {
+			path += "&after=" + url.QueryEscape(after)
+		}
+		if err := c.do(ctx, "GET", path, nil, -1, &recs); err != nil {
+			return nil, err
+		}
+		all = append(all, recs...)
+		if len(recs) < maxPage {
+			return all, nil
+		}
+		after = recs[len(recs)-1].ID
+	}
 }
 
 // Cancel cancels a job.

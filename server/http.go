@@ -56,7 +56,7 @@ func writeError(w http.ResponseWriter, err error) {
 	case errors.As(err, &mbe):
 		status = http.StatusRequestEntityTooLarge
 	}
-	writeJSON(w, status, map[string]string{"error": err.Error()})
+	writeJSON(w, status, map[string]string{"error": nfs.Scrub(err.Error())})
 }
 
 // Handler is the HTTP API, the metrics, the OpenAPI file and the web page.
@@ -68,7 +68,7 @@ func (s *Server) Handler() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("PUT /api/v1/uploads/{name}", s.handleUpload)
 	api.HandleFunc("POST /api/v1/jobs", s.handleSubmit)
-	api.HandleFunc("GET /api/v1/jobs", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, s.List()) })
+	api.HandleFunc("GET /api/v1/jobs", s.handleList)
 	api.HandleFunc("GET /api/v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		rec, ok := s.Get(r.PathValue("id"))
 		if !ok {
@@ -101,7 +101,7 @@ func (s *Server) Handler() http.Handler {
 		w.Write(b)
 	})
 	mux.Handle("/", s.auth(api))
-	return mux
+	return s.bodyDeadline(mux)
 }
 
 // TokenCookie carries the token for the web page (a browser cannot set a
@@ -109,7 +109,9 @@ func (s *Server) Handler() http.Handler {
 const TokenCookie = "dswarm_token"
 
 // auth requires the token: "Authorization: Bearer TOKEN", or the cookie the
-// page gets from /?token=TOKEN. Compared in constant time.
+// page gets from /?token=TOKEN. Compared in constant time, from the headers
+// alone: a request without the token is answered before any of its body is
+// read, and its connection closed.
 func (s *Server) auth(next http.Handler) http.Handler {
 	want := []byte(s.opt.Token)
 	ok := func(got string) bool {
@@ -128,6 +130,7 @@ func (s *Server) auth(next http.Handler) http.Handler {
 			got = c.Value
 		}
 		if !ok(got) {
+			refuseBody(w, r)
 			if got == "" {
 				writeError(w, &apiError{401, "no API token: send Authorization: Bearer TOKEN"})
 			} else {
@@ -163,10 +166,12 @@ func SanitizeName(name string) (string, error) {
 func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	name, err := SanitizeName(r.PathValue("name"))
 	if err != nil {
+		refuseBody(w, r)
 		writeError(w, err)
 		return
 	}
 	if r.ContentLength > s.opt.MaxUpload {
+		refuseBody(w, r)
 		writeError(w, &apiError{413, fmt.Sprintf("upload %s: %d bytes is over the limit of %d", name, r.ContentLength, s.opt.MaxUpload)})
 		return
 	}
@@ -187,6 +192,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
+		refuseBody(w, r)
 		fail(&apiError{413, fmt.Sprintf("upload %s: over the limit of %d bytes", name, s.opt.MaxUpload)})
 		return
 	}
@@ -252,10 +258,8 @@ type SubmitRequest struct {
 
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 	var req SubmitRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, badRequest("job request: %v", err))
+	if err := decodeStrict(w, r, &req); err != nil {
+		writeError(w, err)
 		return
 	}
 	rec, err := s.newRecord(req)
@@ -275,6 +279,9 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // file, the output is a plain name that is free, the options pass the same
 // rules as the CLI's (none may name another file).
 func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
+	if err := errors.Join(checkText("input", req.Input, MaxInputBytes), checkText("output", req.Output, MaxNameBytes), checkOptionSize(req.Options)); err != nil {
+		return nil, badRequest("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
 	in := filepath.ToSlash(req.Input)
 	if in == "" {
 		return nil, badRequest("input: missing (a path on the shared storage, e.g. upload/movie.mp4)")
@@ -317,6 +324,34 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 		return nil, &apiError{409, fmt.Sprintf("output %s already exists in %s/", out, nfs.DownloadDir)}
 	}
 	return &Record{ID: job.NewJobID(), State: StateQueued, Input: in, Output: out, Options: req.Options, Created: time.Now(), Segments: []SegmentState{}}, nil
+}
+
+// decodeStrict reads one JSON object of at most maxJSONBody bytes into v:
+// unknown fields and anything after the object are refused (400), a larger
+// body is 413.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if extra := dec.Decode(&json.RawMessage{}); extra != io.EOF {
+			err = errors.New("trailing data after the JSON object")
+			var mbe *http.MaxBytesError
+			if errors.As(extra, &mbe) {
+				err = extra
+			}
+		}
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mbe):
+		refuseBody(w, r)
+		return &apiError{413, fmt.Sprintf("job request: over the limit of %d bytes", maxJSONBody)}
+	default:
+		return badRequest("job request: %v", err)
+	}
 }
 
 func (s *Server) handleOutput(w http.ResponseWriter, r *http.Request) {

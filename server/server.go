@@ -5,6 +5,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,20 @@ type Options struct {
 	// Nodes lists the swarm's nodes (busy slots are filled in here).
 	Nodes func(ctx context.Context) ([]Node, error)
 	Log   io.Writer
+	// Secrets are hidden from every error a job record keeps (the CIFS
+	// password of the storage's volume), besides what nfs.Scrub finds.
+	Secrets []string
+
+	// ReadHeaderTimeout bounds the wait for a request's headers (10s).
+	ReadHeaderTimeout time.Duration
+	// BodyIdle ends a request whose body stops arriving for this long
+	// (1m); it is also the grace before MinBodyRate applies.
+	BodyIdle time.Duration
+	// MinBodyRate is the slowest a request body may arrive on average,
+	// in bytes per second, counted after BodyIdle (8 KiB/s).
+	MinBodyRate int64
+	// IdleTimeout closes a kept-alive connection with no request (2m).
+	IdleTimeout time.Duration
 }
 
 // Server is the scheduler.
@@ -83,6 +98,10 @@ func New(opt Options) (*Server, error) {
 	if opt.Log == nil {
 		opt.Log = io.Discard
 	}
+	opt.ReadHeaderTimeout = cmp.Or(opt.ReadHeaderTimeout, defaultReadHeaderTimeout)
+	opt.BodyIdle = cmp.Or(opt.BodyIdle, defaultBodyIdle)
+	opt.MinBodyRate = cmp.Or(opt.MinBodyRate, defaultMinBodyRate)
+	opt.IdleTimeout = cmp.Or(opt.IdleTimeout, defaultIdleTimeout)
 	s := &Server{
 		opt:     opt,
 		layout:  nfs.Layout{Root: opt.Root},
@@ -105,6 +124,11 @@ func New(opt Options) (*Server, error) {
 		fmt.Fprintf(opt.Log, "dswarm serve: warning: %v\n", err)
 	}
 	for _, r := range recs {
+		// Records written before errors were scrubbed may hold a secret.
+		r.Error = s.scrub(r.Error)
+		for i := range r.Segments {
+			r.Segments[i].Error = s.scrub(r.Segments[i].Error)
+		}
 		s.jobs[r.ID] = r
 		switch r.State {
 		case StateRunning:
@@ -231,7 +255,7 @@ func (s *Server) execute(ctx context.Context, id string) {
 		r.Finished = nil
 		return
 	default:
-		r.State, r.Error = StateFailed, err.Error()
+		r.State, r.Error = StateFailed, s.scrub(err.Error())
 	}
 	// Tasks the job left running (it failed or was cancelled) are gone.
 	release := func(seg *SegmentState) {
@@ -261,9 +285,17 @@ func (s *Server) onSegment(id string, e job.SegmentEvent) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := s.jobs[id]
+	e.Error = s.scrub(e.Error)
 	r.apply(e)
 	s.metrics.segment(e)
 	s.saveLocked(r)
+}
+
+// scrub hides secrets in an error before a job record, the API, the event
+// stream or the log gets it. The executor scrubs task errors already; this
+// is the second line, for errors from anywhere else.
+func (s *Server) scrub(msg string) string {
+	return nfs.Scrub(msg, s.opt.Secrets...)
 }
 
 // busy counts, per node named in any job, the tasks running there now

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/nfs"
 	"github.com/dswarm/dswarm/scheduler"
 	"github.com/dswarm/dswarm/server"
 	"github.com/dswarm/dswarm/stack"
@@ -116,7 +117,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return out, nil
 	}
-	s, err := server.New(server.Options{Root: root, Token: token, MaxUpload: limit, MaxJobs: *maxJobs, Run: runJob, Nodes: listNodes, Log: stderr})
+	s, err := server.New(server.Options{Root: root, Token: token, MaxUpload: limit, MaxJobs: *maxJobs, Run: runJob, Nodes: listNodes, Log: stderr, Secrets: nfs.MountSecrets(mounts)})
 	if err != nil {
 		return fail(stderr, err)
 	}
@@ -129,7 +130,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	// (SIGTERM on a stack update), it exits without cancelling them, so
 	// their services keep running and the next scheduler adopts them.
 	s.Start(context.WithoutCancel(ctx))
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := s.HTTPServer()
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
