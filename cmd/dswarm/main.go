@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/dswarm/dswarm/nfs"
 )
 
 const usage = `dswarm: distributed FFmpeg transcoding on Docker Swarm
@@ -97,6 +99,6 @@ func fail(stderr io.Writer, err error) int {
 		fmt.Fprintln(stderr, "dswarm: cancelled; temporary files and partial output removed")
 		return 130
 	}
-	fmt.Fprintf(stderr, "dswarm: %v\n", err)
+	fmt.Fprintf(stderr, "dswarm: %s\n", nfs.Scrub(err.Error()))
 	return 1
 }

@@ -75,7 +75,7 @@ func storageCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	for _, n := range active {
 		res := "ok"
 		if err := runs[n.Hostname].Err; err != nil {
-			res = "FAILED: " + err.Error()
+			res = "FAILED: " + nfs.Scrub(err.Error(), nfs.MountSecrets(mounts)...)
 		} else if got, err := os.ReadFile(filepath.Join(dir, n.Hostname)); err != nil || string(got) != token {
 			res = "FAILED: the node's answer is not visible here: it writes to other storage"
 		}
