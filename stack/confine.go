@@ -40,6 +40,9 @@ func TaskIDs(user string) (uid, gid int, err error) {
 	if err != nil || uid < 0 || gid < 0 {
 		return 0, 0, fmt.Errorf("task user %q: want numeric uid:gid (names differ between the image and the nodes)", user)
 	}
+	if uid == 0 {
+		return 0, 0, fmt.Errorf("task user %q: tasks never run as root", user)
+	}
 	return uid, gid, nil
 }
 
