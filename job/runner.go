@@ -87,6 +87,9 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		return nil, err
 	}
 	defer sandbox.Close()
+	if err := sandbox.CheckReadable(ctx, cfg.Input); err != nil {
+		return nil, fmt.Errorf("input %w", err)
+	}
 
 	r := &run{cfg: cfg, opts: opts, exec: exec, id: id, temp: temp, partial: partial, start: start, sandbox: sandbox}
 	r.status.Phase = "probe"

@@ -113,3 +113,19 @@ func (s *Sandbox) Probe(ctx context.Context, path string) (*Info, error) {
 	info.Path = path
 	return info, nil
 }
+
+// CheckReadable tells whether the sandbox's user can read path (through
+// every folder on the way), so that a refusal is named as such rather than
+// as ffmpeg's "Permission denied" on an option.
+func (s *Sandbox) CheckReadable(ctx context.Context, path string) error {
+	if !s.Dropped() {
+		return nil
+	}
+	if err := s.command(ctx, "test", "-r", path).Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s is not readable by uid %d, which runs ffmpeg with your options: make it and its folders readable by others", path, s.cred.Uid)
+	}
+	return nil
+}

@@ -60,6 +60,11 @@ func TestSandboxConfinesPreflight(t *testing.T) {
 		assert.Len(t, info.Streams, 1)
 	})
 
+	t.Run("readability is told before ffmpeg runs", func(t *testing.T) {
+		assert.NoError(t, sb.CheckReadable(ctx, input))
+		assert.ErrorContains(t, sb.CheckReadable(ctx, secret), "not readable by uid 65534")
+	})
+
 	t.Run("a root-only input is not read", func(t *testing.T) {
 		_, err := sb.Preflight(ctx, []string{"-y", "-i", secret, "-frames:v", "1", sb.Path("x.mkv")})
 		require.Error(t, err)
