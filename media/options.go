@@ -3,6 +3,9 @@ package media
 import (
 	"fmt"
 	"math"
+	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -42,16 +45,192 @@ type OptionError struct {
 
 func (e *OptionError) Error() string { return fmt.Sprintf("option %s: %s", e.Option, e.Reason) }
 
-// flags that take no value.
-var booleanOptions = map[string]bool{
-	"an": true, "vn": true, "sn": true, "dn": true, "y": true, "n": true,
-	"shortest": true, "copyts": true, "start_at_zero": true, "stats": true,
-	"nostats": true, "hide_banner": true, "nostdin": true, "re": true,
-	"benchmark": true, "benchmark_all": true, "debug_ts": true, "accurate_seek": true,
-	"noaccurate_seek": true, "ignore_unknown": true, "copy_unknown": true,
+// The option grammar. dswarm passes a user's option to ffmpeg only when it
+// is on the list below: dswarm then knows how many values it takes (checked
+// against ffmpeg's own table, ffmpeg_options.txt), which task it belongs to,
+// and what its value may look like. Everything else is refused with its
+// name and a reason: an option dswarm does not know could read or write a
+// file, or swallow the next word as an output file.
+
+// route is the task an option goes to.
+type route int
+
+const (
+	toVideo  route = iota // every segment's encode
+	toAudio               // the one audio task
+	toMerge               // the merge: muxer options and metadata
+	toByType              // by its stream type: :v video, :a audio, :s merge; none: video
+	toAll                 // every task
+)
+
+// rule is how dswarm checks and routes one allowed option.
+type rule struct {
+	route route
+	value func(string) error
 }
 
-// refused lists options dswarm cannot apply per segment, with the reason.
+var (
+	wordValue     = regexp.MustCompile(`^[A-Za-z0-9_.+-]{1,64}$`)
+	rateValue     = regexp.MustCompile(`^([A-Za-z0-9_.+-]{1,32}|[0-9]{1,9}(\.[0-9]{1,9})?/[0-9]{1,9}(\.[0-9]{1,9})?)$`)
+	aspectValue   = regexp.MustCompile(`^[0-9]{1,6}(\.[0-9]{1,6})?([:/][0-9]{1,6}(\.[0-9]{1,6})?)?$`)
+	layoutValue   = regexp.MustCompile(`^[A-Za-z0-9_.+|()-]{1,64}$`)
+	fourccValue   = regexp.MustCompile(`^([A-Za-z0-9 ]{1,4}|0x[0-9A-Fa-f]{1,8})$`)
+	timecodeValue = regexp.MustCompile(`^[0-9]{2}:[0-9]{2}:[0-9]{2}[:;.][0-9]{2}$`)
+	forceKFValue  = regexp.MustCompile(`^(expr:[A-Za-z0-9_.,+*/()<>=!&| -]{1,256}|[0-9:.,]{1,1000}|source|source_no_drop)$`)
+	metaKey       = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,64}$`)
+	dispoValue    = regexp.MustCompile(`^(0|[+-]?[a-z_]{1,32}([+-][a-z_]{1,32}){0,15})$`)
+	typeSpec      = regexp.MustCompile(`^[vVas](:[0-9]{1,3})?$`)
+	metaSpec      = regexp.MustCompile(`^(g|s(:[vVas])?(:[0-9]{1,3})?|[cp]:[0-9]{1,3})$`)
+)
+
+func matching(re *regexp.Regexp, what string) func(string) error {
+	return func(v string) error {
+		if !re.MatchString(v) {
+			return fmt.Errorf("%q is not %s", v, what)
+		}
+		return nil
+	}
+}
+
+var (
+	word     = matching(wordValue, "a plain value (letters, digits and _ . + -)")
+	rate     = matching(rateValue, "a rate (a number, N/D or a name)")
+	aspect   = matching(aspectValue, "an aspect ratio (16:9 or 1.7777)")
+	layout   = matching(layoutValue, "a channel layout")
+	fourcc   = matching(fourccValue, "a fourcc tag")
+	timecode = matching(timecodeValue, "a timecode hh:mm:ss[:;.]ff")
+	forceKF  = matching(forceKFValue, "a list of times or an expr: expression")
+	dispo    = matching(dispoValue, "a disposition (default, forced, ... joined by + or -)")
+)
+
+// metadata is key=value: any text, but no control characters.
+func metadata(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || !metaKey.MatchString(k) {
+		return fmt.Errorf("%q is not key=value", v)
+	}
+	for _, r := range val {
+		if r < 0x20 && r != '\t' || r == 0x7f {
+			return fmt.Errorf("the value of %s has a control character", k)
+		}
+	}
+	return nil
+}
+
+// mapMetadata: dswarm copies the source's metadata and chapters itself
+// (what 0, the one input, means); -1 drops them. Other indexes would point
+// at dswarm's own intermediate inputs.
+func mapMetadata(v string) error {
+	if v != "-1" && v != "0" {
+		return fmt.Errorf("only 0 (the source's, which dswarm copies anyway) or -1 (none) is supported")
+	}
+	return nil
+}
+
+// format is -f: only containers that write one file, the one dswarm names.
+func format(v string) error {
+	if singleFileMuxers[v] {
+		return nil
+	}
+	if multiFileMuxers[v] {
+		return fmt.Errorf("the %s muxer writes more files than the one output; dswarm writes exactly one file", v)
+	}
+	return fmt.Errorf("%q is not a single-file container dswarm knows (%s)", v, strings.Join(sortedKeys(singleFileMuxers), ", "))
+}
+
+var (
+	singleFileMuxers = set("mp4", "mov", "ipod", "3gp", "matroska", "webm", "mpegts", "nut", "avi",
+		"flv", "ogg", "mxf", "asf", "mpeg")
+	multiFileMuxers = set("image2", "hls", "dash", "segment", "ssegment", "stream_segment", "tee",
+		"hds", "smoothstreaming", "webm_chunk", "webm_dash_manifest", "fifo", "fifo_test")
+	// outputExtensions are the output names' endings whose container writes
+	// one file (ffmpeg picks the muxer by the ending).
+	outputExtensions = set(".mp4", ".m4v", ".mov", ".mkv", ".mka", ".webm", ".ts", ".m2ts", ".mts",
+		".nut", ".avi", ".flv", ".ogv", ".ogg", ".mxf", ".3gp", ".asf", ".wmv", ".mpg", ".mpeg")
+)
+
+// CheckOutputName refuses an output whose ending would make ffmpeg write
+// anything but one file (.m3u8, .mpd, image sequences) or pick a container
+// dswarm does not know.
+func CheckOutputName(name string) error {
+	ext := strings.ToLower(filepath.Ext(name))
+	if !outputExtensions[ext] {
+		return fmt.Errorf("output %s: dswarm writes one video file; the ending %q is not one of %s",
+			filepath.Base(name), ext, strings.Join(sortedKeys(outputExtensions), " "))
+	}
+	return nil
+}
+
+func params(option string) func(string) error {
+	return func(v string) error { return checkEncoderParams(option, v) }
+}
+
+// allowed lists every option dswarm passes on, but for those ParseOptions
+// handles itself (codecs, filters, -r, trims and value-less flags).
+var allowed = map[string]rule{
+	// Encoder options of every video encoder dswarm supports.
+	"crf": {toVideo, word}, "qp": {toVideo, word}, "preset": {toVideo, word}, "tune": {toVideo, word},
+	"level": {toVideo, word}, "pix_fmt": {toVideo, word}, "g": {toVideo, word}, "bf": {toVideo, word},
+	"maxrate": {toVideo, word}, "minrate": {toVideo, word}, "bufsize": {toVideo, word},
+	"s": {toVideo, word}, "aspect": {toVideo, aspect}, "threads": {toVideo, word},
+	"keyint_min": {toVideo, word}, "sc_threshold": {toVideo, word}, "refs": {toVideo, word},
+	"qmin": {toVideo, word}, "qmax": {toVideo, word}, "qdiff": {toVideo, word}, "qcomp": {toVideo, word},
+	"qblur": {toVideo, word}, "global_quality": {toVideo, word}, "flags": {toVideo, word},
+	"sws_flags": {toVideo, word}, "mbd": {toVideo, word}, "trellis": {toVideo, word},
+	"subq": {toVideo, word}, "me_range": {toVideo, word}, "me_method": {toVideo, word},
+	"rc-lookahead": {toVideo, word}, "b_strategy": {toVideo, word}, "coder": {toVideo, word},
+	"slices": {toVideo, word}, "forced-idr": {toVideo, word}, "force_key_frames": {toVideo, forceKF},
+	"weightp": {toVideo, word}, "weightb": {toVideo, word}, "aq-mode": {toVideo, word},
+	"aq-strength": {toVideo, word}, "psy-rd": {toVideo, word}, "b-pyramid": {toVideo, word},
+	"nal-hrd": {toVideo, word}, "a53cc": {toVideo, word}, "cpu-used": {toVideo, word},
+	"deadline": {toVideo, word}, "row-mt": {toVideo, word}, "tile-columns": {toVideo, word},
+	"tile-rows": {toVideo, word}, "lag-in-frames": {toVideo, word}, "auto-alt-ref": {toVideo, word},
+	"quality": {toVideo, word}, "speed": {toVideo, word}, "enable-tpl": {toVideo, word},
+	"arnr-maxframes": {toVideo, word}, "arnr-strength": {toVideo, word},
+	"undershoot-pct": {toVideo, word}, "overshoot-pct": {toVideo, word},
+	"frame-parallel": {toVideo, word}, "lossless": {toVideo, word}, "usage": {toVideo, word},
+	"tiles": {toVideo, word}, "static-thresh": {toVideo, word}, "noise-sensitivity": {toVideo, word},
+	"sharpness": {toVideo, word}, "la_depth": {toVideo, word}, "context": {toVideo, word},
+	"slicecrc": {toVideo, word}, "mpeg_quant": {toVideo, word}, "video_format": {toVideo, word},
+	"color_primaries": {toVideo, word}, "color_trc": {toVideo, word}, "colorspace": {toVideo, word},
+	"color_range": {toVideo, word}, "field_order": {toVideo, word}, "top": {toVideo, word},
+	"vtag":        {toVideo, fourcc},
+	"x264-params": {toVideo, params("x264-params")}, "x264opts": {toVideo, params("x264opts")},
+	"x265-params": {toVideo, params("x265-params")}, "svtav1-params": {toVideo, params("svtav1-params")},
+	"aom-params": {toVideo, params("aom-params")},
+	// By stream type.
+	"b": {toByType, word}, "q": {toByType, word}, "qscale": {toByType, word},
+	"profile": {toByType, word}, "tag": {toByType, fourcc},
+	// Audio encoder options.
+	"ar": {toAudio, word}, "ac": {toAudio, word}, "aq": {toAudio, word}, "ab": {toAudio, word},
+	"sample_fmt": {toAudio, word}, "channel_layout": {toAudio, layout}, "ch_layout": {toAudio, layout},
+	"cutoff": {toAudio, word}, "frame_size": {toAudio, word}, "vbr": {toAudio, word},
+	"application": {toAudio, word}, "compression_level": {toAudio, word}, "atag": {toAudio, fourcc},
+	"frame_duration": {toAudio, word}, "mapping_family": {toAudio, word},
+	"packet_loss": {toAudio, word}, "fec": {toAudio, word}, "aac_coder": {toAudio, word},
+	"joint_stereo": {toAudio, word}, "abr": {toAudio, word}, "reservoir": {toAudio, word},
+	// Muxer options and metadata, for the merge.
+	"f": {toMerge, format}, "movflags": {toMerge, word}, "brand": {toMerge, word},
+	"write_tmcd": {toMerge, word}, "use_editlist": {toMerge, word},
+	"frag_duration": {toMerge, word}, "frag_size": {toMerge, word},
+	"min_frag_duration": {toMerge, word}, "movie_timescale": {toMerge, word},
+	"video_track_timescale": {toMerge, word}, "cluster_size_limit": {toMerge, word},
+	"cues_to_front": {toMerge, word}, "reserve_index_space": {toMerge, word},
+	"write_crc32": {toMerge, word}, "live": {toMerge, word}, "dash": {toMerge, word},
+	"mpegts_flags": {toMerge, word}, "mpegts_service_id": {toMerge, word},
+	"fflags": {toMerge, word}, "avoid_negative_ts": {toMerge, word}, "muxdelay": {toMerge, word},
+	"muxpreload": {toMerge, word}, "max_interleave_delta": {toMerge, word},
+	"write_id3v2": {toMerge, word}, "id3v2_version": {toMerge, word}, "timecode": {toMerge, timecode},
+	"metadata": {toMerge, metadata}, "disposition": {toMerge, dispo},
+	"map_metadata": {toMerge, mapMetadata}, "map_chapters": {toMerge, mapMetadata},
+	// Every task.
+	"strict": {toAll, word},
+}
+
+// flags are the value-less options dswarm accepts.
+var flags = set("y", "n", "an", "sn", "dn", "hide_banner", "stats", "nostats", "nostdin")
+
+// refused explains options users reach for that dswarm cannot honour.
 var refused = map[string]string{
 	"i":                     "inputs are given once, as INPUT",
 	"filter_complex":        "a filter graph spans the whole timeline and cannot be split; use -vf or -af",
@@ -72,6 +251,12 @@ var refused = map[string]string{
 	"vstats":                "writes another file",
 	"vstats_file":           "writes another file",
 	"report":                "writes another file",
+	"sdp_file":              "writes another file",
+	"fpre":                  "reads a preset file",
+	"vpre":                  "reads a preset file",
+	"apre":                  "reads a preset file",
+	"spre":                  "reads a preset file",
+	"pre":                   "reads a preset file",
 	"progress":              "dswarm reports progress itself",
 	"itsoffset":             "an input option; dswarm keeps the source's timing",
 	"stream_loop":           "an input option",
@@ -83,10 +268,12 @@ var refused = map[string]string{
 	"vn":                    "dswarm transcodes video; use ffmpeg directly for audio-only output",
 	"timelimit":             "a time limit cannot be split across segments",
 	"shortest":              "dswarm keeps every stream whole",
+	"target":                "sets many options at once; give them one by one",
 }
 
 // refusedFilters are filters a segment cannot apply exactly: they depend on
 // time or on neighbouring frames across a cut, or read and write other files.
+// The allowlist refuses them anyway; these name the reason.
 var refusedFilters = map[string]string{}
 
 func init() {
@@ -103,32 +290,12 @@ func init() {
 	}
 	for _, f := range []string{"movie", "amovie", "subtitles", "ass", "lut3d", "lut1d", "haldclut",
 		"sendcmd", "asendcmd", "zmq", "azmq", "frei0r", "ladspa", "lv2", "vidstabdetect",
-		"vidstabtransform", "signature", "psnr", "ssim", "libvmaf", "metadata", "ametadata",
-		"cover_rect", "find_rect", "removelogo", "drawtext", "ocr", "overlay", "paletteuse"} {
+		"vidstabtransform", "signature", "psnr", "ssim", "libvmaf", "vmafmotion", "metadata",
+		"ametadata", "cover_rect", "find_rect", "removelogo", "drawtext", "ocr", "overlay",
+		"paletteuse", "curves", "selectivecolor"} {
 		refusedFilters[f] = "reads or writes other files, or needs another input"
 	}
 }
-
-var videoOnly = set("crf", "preset", "tune", "level", "pix_fmt", "g", "bf", "x264-params",
-	"x264opts", "x265-params", "svtav1-params", "aom-params", "maxrate", "bufsize", "minrate",
-	"qp", "s", "aspect", "threads", "keyint_min", "sc_threshold", "refs", "qmin", "qmax",
-	"cpu-used", "deadline", "row-mt", "tile-columns", "tile-rows", "lag-in-frames",
-	"auto-alt-ref", "quality", "speed", "vtag", "color_primaries", "color_trc", "colorspace",
-	"color_range", "field_order", "top", "mbd", "trellis", "subq", "me_range", "me_method",
-	"rc-lookahead", "b_strategy", "coder", "slices", "vprofile", "vpre", "intra", "x264-preset",
-	"forced-idr", "force_key_frames", "weightp", "weightb", "aq-mode", "aq-strength", "psy-rd",
-	"b-pyramid", "nal-hrd", "vbv-init", "vf", "sws_flags", "flags", "qdiff", "qcomp", "qblur")
-
-var audioOnly = set("ar", "ac", "aq", "ab", "sample_fmt", "channel_layout", "ch_layout", "cutoff",
-	"frame_size", "vbr", "application", "compression_level", "apre", "aprofile", "atag",
-	"afterburner", "af", "frame_duration", "mapping_family", "packet_loss", "fec")
-
-var muxerOnly = set("f", "movflags", "metadata", "brand", "write_tmcd", "map_metadata",
-	"map_chapters", "fflags", "avoid_negative_ts", "muxdelay", "muxpreload", "disposition",
-	"max_interleave_delta", "use_editlist", "write_id3v2", "id3v2_version",
-	"cluster_size_limit", "cues_to_front", "reserve_index_space", "write_crc32",
-	"live", "dash", "frag_duration", "frag_size", "min_frag_duration", "movie_timescale",
-	"video_track_timescale", "mpegts_flags", "mpegts_service_id", "timestamp")
 
 func set(names ...string) map[string]bool {
 	m := make(map[string]bool, len(names))
@@ -138,8 +305,34 @@ func set(names ...string) map[string]bool {
 	return m
 }
 
-// ParseOptions sorts ffmpeg output options by task and refuses those the
-// segmented path cannot honour exactly or that would touch other files.
+func sortedKeys(m map[string]bool) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// notAllowed is the refusal of an option that is not on dswarm's list.
+func notAllowed(tok, name string) error {
+	if why, ok := refused[name]; ok {
+		return &OptionError{Option: tok, Reason: "not supported by dswarm: " + why}
+	}
+	arity, known := FFmpegOptions().Arity(name)
+	if !known {
+		return &OptionError{Option: tok, Reason: "not an ffmpeg option"}
+	}
+	takes := "no value"
+	if arity == 1 {
+		takes = "a value"
+	}
+	return &OptionError{Option: tok, Reason: fmt.Sprintf("not supported by dswarm: ffmpeg's -%s (it takes %s) is not on dswarm's list of options known to be safe to pass on", name, takes)}
+}
+
+// ParseOptions sorts ffmpeg output options by task and refuses every option
+// that is not on dswarm's list, or whose value is not of the form the list
+// allows. Filter chains come back in dswarm's canonical spelling.
 func ParseOptions(args []string) (Options, error) {
 	var o Options
 	videoCodecOption := "" // the option that set the video codec, for errors
@@ -149,45 +342,60 @@ func ParseOptions(args []string) (Options, error) {
 		if len(tok) < 2 || tok[0] != '-' {
 			return o, &OptionError{Option: tok, Reason: "not an option; ffmpeg output options come as -name [value], and the output path goes in -o"}
 		}
-		name := tok[1:]
-		base, spec, _ := strings.Cut(name, ":")
-		if why, ok := refused[base]; ok {
-			return o, &OptionError{Option: tok, Reason: "not supported by dswarm: " + why}
-		}
-		if booleanOptions[base] {
-			switch base {
+		name, spec, hasSpec := strings.Cut(tok[1:], ":")
+		if flags[name] {
+			if hasSpec {
+				return o, &OptionError{Option: tok, Reason: "takes no stream type"}
+			}
+			switch name {
 			case "an":
 				o.NoAudio = true
 			case "sn":
 				o.NoSubtitles = true
 			case "y":
 				o.Overwrite = true
-			case "dn", "n", "stats", "nostats", "hide_banner", "nostdin":
-				// dswarm drops data streams and runs ffmpeg quietly anyway.
-			default:
-				return o, &OptionError{Option: tok, Reason: "not supported by dswarm"}
 			}
 			continue
+		}
+		r, isRule := allowed[name]
+		if !isRule && !handled[name] {
+			return o, notAllowed(tok, name)
+		}
+		kind, _, _ := strings.Cut(spec, ":")
+		switch {
+		case !hasSpec:
+		case name == "metadata" || name == "disposition":
+			if !metaSpec.MatchString(spec) {
+				return o, &OptionError{Option: tok, Reason: "unknown stream specifier " + spec}
+			}
+		case !typeSpec.MatchString(spec):
+			return o, &OptionError{Option: tok, Reason: "unknown stream specifier " + spec + " (give v, a or s, with an optional :N)"}
 		}
 		if i+1 >= len(args) {
 			return o, &OptionError{Option: tok, Reason: "missing its value"}
 		}
 		val := args[i+1]
 		i++
-		if err := checkValue(tok, base, val); err != nil {
-			return o, err
+		if isRule {
+			if err := r.value(val); err != nil {
+				return o, &OptionError{Option: tok, Reason: err.Error()}
+			}
+			if (name == "map_metadata" || name == "map_chapters") && val == "0" {
+				continue // the merge maps the source's already
+			}
+			o.route(r.route, kind, tok, val)
+			continue
 		}
-		kind := spec
-		if k, _, _ := strings.Cut(spec, ":"); k != "" {
-			kind = k
-		}
-		switch {
-		case (base == "ss" || base == "t" || base == "to") && spec == "":
+		switch name {
+		case "ss", "t", "to":
+			if hasSpec {
+				return o, &OptionError{Option: tok, Reason: "trims every stream alike; give it without a stream type"}
+			}
 			v, err := ParseTime(val)
-			if err != nil || v < 0 || (base == "t" && v == 0) {
+			if err != nil || v < 0 || (name == "t" && v == 0) {
 				return o, &OptionError{Option: tok, Reason: fmt.Sprintf("%q is not a time (seconds, or [HH:]MM:SS[.frac])", val)}
 			}
-			switch base {
+			switch name {
 			case "ss":
 				o.Trim.Start = v
 			case "t":
@@ -196,41 +404,44 @@ func ParseOptions(args []string) (Options, error) {
 				trimTo = v
 			}
 			o.Trim.Set = true
-		case base == "ss" || base == "t" || base == "to":
-			return o, &OptionError{Option: tok, Reason: "trims every stream alike; give it without a stream type"}
-		case base == "c" || base == "codec" || base == "vcodec" || base == "acodec" || base == "scodec":
+		case "c", "codec", "vcodec", "acodec", "scodec":
+			if err := word(val); err != nil {
+				return o, &OptionError{Option: tok, Reason: err.Error()}
+			}
 			before := o.VideoCodec
-			if err := o.setCodec(tok, base, kind, val); err != nil {
+			if err := o.setCodec(tok, name, kind, val); err != nil {
 				return o, err
 			}
 			if o.VideoCodec != before {
 				videoCodecOption = tok
 			}
-		case base == "vf" || (base == "filter" && kind == "v"):
+		case "vf", "af", "filter":
+			media := map[string]string{"vf": "video", "af": "audio"}[name]
+			if name == "filter" {
+				media = map[string]string{"v": "video", "a": "audio"}[kind]
+				if media == "" {
+					return o, &OptionError{Option: tok, Reason: "give it a stream type: -filter:v or -filter:a"}
+				}
+			}
+			chain, err := checkFilterChain(val, media)
+			if err != nil {
+				return o, &OptionError{Option: tok, Reason: err.Error()}
+			}
+			if media == "audio" {
+				o.Audio = append(o.Audio, "-af", chain)
+				break
+			}
 			if o.VideoFilter != "" {
 				o.VideoFilter += ","
 			}
-			o.VideoFilter += val
-		case base == "af" || (base == "filter" && kind == "a"):
-			o.Audio = append(o.Audio, "-af", val)
-		case base == "filter":
-			return o, &OptionError{Option: tok, Reason: "give it a stream type: -filter:v or -filter:a"}
-		case base == "r" && (kind == "" || kind == "v"):
-			o.FrameRate = val
-		case base == "strict":
-			o.Video = append(o.Video, tok, val)
-			o.Audio = append(o.Audio, tok, val)
-			o.Global = append(o.Global, tok, val)
-		case muxerOnly[base] || kind == "s" || kind == "d":
-			o.Global = append(o.Global, tok, val)
-		case kind == "a" || (kind == "" && audioOnly[base]):
-			o.Audio = append(o.Audio, tok, val)
-		case kind == "v" || kind == "" || videoOnly[base]:
-			// Options without a stream type are encoder options in practice;
-			// an unknown one is caught by the preflight encode.
-			o.Video = append(o.Video, tok, val)
-		default:
-			return o, &OptionError{Option: tok, Reason: "unknown stream specifier " + spec}
+			o.VideoFilter += chain
+		case "r":
+			if err := rate(val); err != nil {
+				return o, &OptionError{Option: tok, Reason: err.Error()}
+			}
+			if kind == "" || kind == "v" {
+				o.FrameRate = val
+			}
 		}
 	}
 	if o.Trim.Set {
@@ -256,9 +467,28 @@ func ParseOptions(args []string) (Options, error) {
 	return o, nil
 }
 
+// handled are the options ParseOptions reads itself.
+var handled = set("ss", "t", "to", "c", "codec", "vcodec", "acodec", "scodec", "vf", "af", "filter", "r")
+
+// route appends an allowed option to the task that applies it.
+func (o *Options) route(r route, kind, tok, val string) {
+	switch {
+	case r == toAll:
+		o.Video = append(o.Video, tok, val)
+		o.Audio = append(o.Audio, tok, val)
+		o.Global = append(o.Global, tok, val)
+	case r == toMerge || r == toByType && kind == "s":
+		o.Global = append(o.Global, tok, val)
+	case r == toAudio || r == toByType && kind == "a":
+		o.Audio = append(o.Audio, tok, val)
+	default:
+		o.Video = append(o.Video, tok, val)
+	}
+}
+
 func (o *Options) setCodec(tok, base, kind, val string) error {
 	switch {
-	case base == "vcodec" || kind == "v":
+	case base == "vcodec" || kind == "v" || kind == "V":
 		o.VideoCodec = val
 	case base == "acodec" || kind == "a":
 		o.AudioCodec = val
@@ -270,77 +500,6 @@ func (o *Options) setCodec(tok, base, kind, val string) error {
 		return &OptionError{Option: tok, Reason: "unknown stream specifier"}
 	}
 	return nil
-}
-
-// checkValue refuses values that would make ffmpeg read or write files or
-// that use filters a segment cannot apply.
-func checkValue(tok, base, val string) error {
-	if base == "vf" || base == "af" || base == "filter" {
-		for _, f := range filterNames(val) {
-			if why, ok := refusedFilters[f]; ok {
-				return &OptionError{Option: tok, Reason: fmt.Sprintf("filter %q is not supported by dswarm: %s", f, why)}
-			}
-		}
-	}
-	if strings.HasSuffix(base, "-params") || base == "x264opts" {
-		for _, kv := range strings.Split(val, ":") {
-			k, _, _ := strings.Cut(kv, "=")
-			switch k {
-			case "stats", "qpfile", "zones-file", "csv", "dump-yuv", "analysis-save", "analysis-load", "pass", "cqmfile":
-				return &OptionError{Option: tok, Reason: fmt.Sprintf("%s reads or writes another file", k)}
-			}
-		}
-	}
-	return nil
-}
-
-// filterNames returns the names of the filters in a filter chain such as
-// "scale=640:-2,hqdn3d" (labels and arguments dropped).
-func filterNames(chain string) []string {
-	var names []string
-	for _, part := range splitUnquoted(chain, ",;") {
-		part = strings.TrimSpace(part)
-		for strings.HasPrefix(part, "[") { // input labels
-			end := strings.Index(part, "]")
-			if end < 0 {
-				break
-			}
-			part = strings.TrimSpace(part[end+1:])
-		}
-		name, _, _ := strings.Cut(part, "=")
-		name, _, _ = strings.Cut(name, "[") // output labels: "yadif[out]"
-		name, _, _ = strings.Cut(name, "@") // instance names
-		if name = strings.TrimSpace(name); name != "" {
-			names = append(names, name)
-		}
-	}
-	return names
-}
-
-// splitUnquoted splits s at any of seps outside single quotes,
-// honouring backslash escapes, as ffmpeg's filter parser does.
-func splitUnquoted(s, seps string) []string {
-	var parts []string
-	var cur strings.Builder
-	quoted := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && i+1 < len(s):
-			cur.WriteByte(c)
-			cur.WriteByte(s[i+1])
-			i++
-			continue
-		case c == '\'':
-			quoted = !quoted
-		case !quoted && strings.IndexByte(seps, c) >= 0:
-			parts = append(parts, cur.String())
-			cur.Reset()
-			continue
-		}
-		cur.WriteByte(c)
-	}
-	return append(parts, cur.String())
 }
 
 // ParseTime reads an ffmpeg time: seconds ("12.5", "1500ms", "90s") or

@@ -81,7 +81,7 @@ func TestParseOptions(t *testing.T) {
 		{
 			name: "filter with a quoted comma",
 			args: "-vf scale=w='min(iw,640)':h=-2",
-			want: Options{VideoFilter: "scale=w='min(iw,640)':h=-2"},
+			want: Options{VideoFilter: `scale=w=min(iw\,640):h=-2`}, // dswarm's canonical spelling
 		},
 		{
 			// Audio is encoded once from the whole input, so a fade there
@@ -104,7 +104,7 @@ func TestParseOptions(t *testing.T) {
 			args: "-f matroska -metadata title=Movie -metadata:s:a:0 language=eng -disposition:s:0 default -map_metadata 0",
 			want: Options{Global: []string{
 				"-f", "matroska", "-metadata", "title=Movie", "-metadata:s:a:0", "language=eng",
-				"-disposition:s:0", "default", "-map_metadata", "0",
+				"-disposition:s:0", "default",
 			}},
 		},
 		{
@@ -165,9 +165,10 @@ func TestParseOptionsRefused(t *testing.T) {
 
 		{"fade", []string{"-vf", "fade=in:0:25"}, "-vf", `filter "fade" is not supported by dswarm: depends on time`},
 		{"select after another filter", []string{"-vf", `scale=640:-2,select='eq(pict_type\,I)'`}, "-vf", `filter "select"`},
-		{"movie", []string{"-vf", "movie=logo.png[wm];[in][wm]overlay=10:10[out]"}, "-vf", `filter "movie" is not supported by dswarm: reads or writes other files`},
+		{"movie", []string{"-vf", "movie=logo.png"}, "-vf", `filter "movie" is not supported by dswarm: reads or writes other files`},
+		{"a graph with labels", []string{"-vf", "movie=logo.png[wm];[in][wm]overlay=10:10[out]"}, "-vf", "link labels"},
 		{"subtitles", []string{"-vf", "subtitles=subs.srt"}, "-vf", `filter "subtitles"`},
-		{"filter after input labels", []string{"-vf", "[in] fade=t=in:d=1 [out]"}, "-vf", `filter "fade"`},
+		{"filter after input labels", []string{"-vf", "[in] fade=t=in:d=1 [out]"}, "-vf", "link labels"},
 		{"filter with an instance name", []string{"-vf", "fade@intro=t=in:d=1"}, "-vf", `filter "fade"`},
 		{"filter after a quoted comma", []string{"-vf", "scale=w='min(iw,640)':h=-2,fade=t=out:st=9:d=1"}, "-vf", `filter "fade"`},
 		{"filter:v", []string{"-filter:v", "yadif"}, "-filter:v", `filter "yadif"`},
@@ -250,65 +251,15 @@ func TestParseOptionsCopyThenVideoCodec(t *testing.T) {
 	assert.Equal(t, "copy", got.AudioCodec)
 }
 
-// TestParseOptionsOutputLabel: a filter without arguments followed by an
-// output label, valid in a -vf chain, must still be recognised.
+// TestParseOptionsOutputLabel: link labels make a graph, not a chain, and
+// are refused whatever filter they wrap.
 func TestParseOptionsOutputLabel(t *testing.T) {
-	for _, vf := range []string{"[in]yadif[out]", "yadif [out]", "reverse[r]"} {
+	for _, vf := range []string{"[in]yadif[out]", "yadif [out]", "reverse[r]", "hflip[out]"} {
 		t.Run(vf, func(t *testing.T) {
 			_, err := ParseOptions([]string{"-vf", vf})
 			var oe *OptionError
 			require.True(t, errors.As(err, &oe), "want a refusal, got %v", err)
-			assert.Contains(t, oe.Reason, "is not supported by dswarm")
-		})
-	}
-}
-
-func TestFilterNames(t *testing.T) {
-	tests := []struct {
-		chain string
-		want  []string
-	}{
-		{"", nil},
-		{"hflip", []string{"hflip"}},
-		{"scale=640:-2,hqdn3d", []string{"scale", "hqdn3d"}},
-		{" scale = 640:-2 , hflip ", []string{"scale", "hflip"}},
-		{"[in]scale=640:-2[out]", []string{"scale"}},
-		{"[a] [b] overlay=10:10", []string{"overlay"}},
-		{"fade@intro=t=in:d=1", []string{"fade"}},
-		{"movie=logo.png[wm];[in][wm]overlay=10:10[out]", []string{"movie", "overlay"}},
-		{"scale=w='min(iw,640)':h=-2,hflip", []string{"scale", "hflip"}},
-		{`drawtext=text=a\,fade,hflip`, []string{"drawtext", "hflip"}},
-		{"scale=w='iw,fade=1':h=-2", []string{"scale"}},
-		{"scale=640:-2,,hflip", []string{"scale", "hflip"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.chain, func(t *testing.T) {
-			assert.Equal(t, tt.want, filterNames(tt.chain))
-		})
-	}
-}
-
-func TestSplitUnquoted(t *testing.T) {
-	tests := []struct {
-		name string
-		s    string
-		seps string
-		want []string
-	}{
-		{"empty", "", ",", []string{""}},
-		{"no separator", "scale=640:-2", ",", []string{"scale=640:-2"}},
-		{"several separators", "a,b;c", ",;", []string{"a", "b", "c"}},
-		{"only the given separators", "a,b;c", ",", []string{"a", "b;c"}},
-		{"trailing separator", "a,", ",", []string{"a", ""}},
-		{"quoted separator", "a='x,y',b", ",", []string{"a='x,y'", "b"}},
-		{"escaped separator kept escaped", `a\,b,c`, ",", []string{`a\,b`, "c"}},
-		{"escaped quote does not open a quote", `a\',b`, ",", []string{`a\'`, "b"}},
-		{"unterminated quote", "a='x,y", ",", []string{"a='x,y"}},
-		{"trailing backslash", `a,b\`, ",", []string{"a", `b\`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			assert.Equal(t, tt.want, splitUnquoted(tt.s, tt.seps))
+			assert.Contains(t, oe.Reason, "link labels")
 		})
 	}
 }
