@@ -41,9 +41,11 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || die "missing ${need[*]}; as root run: $cmd"
   command -v apt-get >/dev/null 2>&1 || die "missing ${need[*]}, and no apt-get here to install them"
   echo "deps: installing ${need[*]}"
+  t0=$(date +%s)
   apt-get update -qq || die "apt-get update failed"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null ||
     die "apt-get install ${need[*]} failed"
+  echo "deps: installed ${need[*]} in $(($(date +%s) - t0)) s"
 fi
 
 if ! docker info >/dev/null 2>&1; then

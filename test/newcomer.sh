@@ -38,10 +38,11 @@ clone=$dir/dswarm
 cleanup() {
   rc=$?
   docker rm -f "dswarm-newcomer-$$" >/dev/null 2>&1 || true
-  docker image rm "$worker" >/dev/null 2>&1 || true
   if [ "$swarm_before" != active ] && [ "$(docker info -f '{{.Swarm.LocalNodeState}}')" = active ]; then
     docker swarm leave --force >/dev/null
   fi
+  # -f: the job's finished task containers may still hold the image.
+  docker image rm -f "$worker" >/dev/null 2>&1 || true
   rm -rf "$dir"
   exit $rc
 }
