@@ -364,7 +364,7 @@ func ParseOptions(args []string) (Options, error) {
 		kind, _, _ := strings.Cut(spec, ":")
 		switch {
 		case !hasSpec:
-		case name == "metadata" || name == "disposition":
+		case name == "metadata":
 			if !metaSpec.MatchString(spec) {
 				return o, &OptionError{Option: tok, Reason: "unknown stream specifier " + spec}
 			}
