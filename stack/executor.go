@@ -64,7 +64,7 @@ type Executor struct {
 	grants   []chan scheduler.Attempt
 	races    map[int]*race
 	external int                  // tasks waiting for a slot outside the dispatcher
-	adopt    map[string]adoptable // task name -> service left by an earlier run
+	adopt    map[string]adoptable // taskKey (from labels) -> service left by an earlier run
 	lost     map[string]bool      // node IDs whose tasks vanished with them
 	workDir  string               // writable for every task, relative to HostRoot (Confine)
 	partial  string               // writable for the merge, relative to HostRoot (Confine)
