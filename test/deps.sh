@@ -21,19 +21,22 @@ esac
 
 command -v go >/dev/null 2>&1 || die "go is not on PATH (Go 1.26 from https://go.dev/dl/)"
 
+# has finds a program on PATH or in the sbin folders a user's PATH may lack.
+has() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
 # Go stamps the version from git (go build -buildvcs) in a git checkout.
 need=()
-command -v git >/dev/null 2>&1 || need+=(git)
-{ command -v ffmpeg && command -v ffprobe; } >/dev/null 2>&1 || need+=(ffmpeg)
-command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap) # images/base-image.sh, no registry to pull from
+has git || need+=(git)
+{ has ffmpeg && has ffprobe; } || need+=(ffmpeg)
+has debootstrap || need+=(debootstrap) # images/base-image.sh, no registry to pull from
 # Go's module downloads check the proxy's certificate.
 [ -n "${SSL_CERT_FILE:-}" ] || [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The web page test (server/web_test.go) drives a headless Chromium.
-[ "$want_browser" = 0 ] || command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ "$want_browser" = 0 ] || has chromium || need+=(chromium)
 # Only a client is needed where a daemon already answers (a mounted socket);
 # Debian ships the client only together with the engine.
-command -v docker >/dev/null 2>&1 || need+=(docker.io iptables)
-{ docker info >/dev/null 2>&1 || command -v dockerd >/dev/null 2>&1; } || need+=(docker.io iptables)
+has docker || need+=(docker.io iptables)
+{ docker info >/dev/null 2>&1 || has dockerd; } || need+=(docker.io iptables)
 
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
@@ -49,8 +52,12 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 if ! docker info >/dev/null 2>&1; then
-  [ "$(id -u)" = 0 ] ||
-    die "no Docker daemon answers to $(id -un) (docker info fails); as root run: (dockerd >/var/log/dockerd.log 2>&1 &), or join the docker group"
+  [ -z "${DOCKER_HOST:-}" ] || die "no Docker daemon answers at DOCKER_HOST=$DOCKER_HOST"
+  if [ "$(id -u)" != 0 ]; then
+    [ -S /var/run/docker.sock ] &&
+      die "$(id -un) may not use the Docker daemon at /var/run/docker.sock; as root run: usermod -aG docker $(id -un) (then log in again)"
+    die "no Docker daemon answers; as root run: (dockerd >/var/log/dockerd.log 2>&1 &)"
+  fi
   echo "deps: no Docker daemon answers; starting dockerd (log: /var/log/dockerd.log)"
   (dockerd >/var/log/dockerd.log 2>&1 &)
   for _ in $(seq 1 60); do
