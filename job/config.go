@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/dswarm/dswarm/media"
 	"github.com/dswarm/dswarm/scheduler"
 )
 
@@ -126,7 +127,7 @@ func (c *Config) normalize() error {
 	if filepath.Ext(out) == "" {
 		return fmt.Errorf("output %s has no extension; ffmpeg chooses the container from it", c.Output)
 	}
-	return nil
+	return media.CheckOutputName(out)
 }
 
 // NewJobID returns a short random id: timestamps to the second collide

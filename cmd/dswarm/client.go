@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/media"
 	"github.com/dswarm/dswarm/server"
 )
 
@@ -62,6 +63,11 @@ func transcodeRemote(ctx context.Context, cfg job.Config, sf *serverFlags, bar *
 	}
 	if st, err := os.Stat(filepath.Dir(cfg.Output)); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("output directory %s: not a directory", filepath.Dir(cfg.Output))
+	}
+	// The scheduler checks the options too; checking them here first
+	// refuses a bad option before a large upload, not after it.
+	if _, err := media.ParseOptions(cfg.FFmpegArgs); err != nil {
+		return nil, err
 	}
 	var opts []string
 	for _, o := range cfg.FFmpegArgs {

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/media"
 	"github.com/dswarm/dswarm/nfs"
 	"github.com/dswarm/dswarm/stack"
 )
@@ -176,6 +177,14 @@ func splitTrailingFlags(fs *pflag.FlagSet, args []string) (ffmpeg, own []string,
 			name, _, _ = strings.Cut(a[2:], "=")
 		default:
 			ffmpeg = append(ffmpeg, a)
+			// The value of an ffmpeg option is ffmpeg's, even when it
+			// starts with "--" (-x265-params --csv=...).
+			if name, _, _ := strings.Cut(strings.TrimPrefix(a, "-"), ":"); strings.HasPrefix(a, "-") && i+1 < len(args) {
+				if arity, _ := media.FFmpegOptions().Arity(name); arity == 1 {
+					ffmpeg = append(ffmpeg, args[i+1])
+					i++
+				}
+			}
 			continue
 		}
 		f := fs.Lookup(name)
