@@ -75,11 +75,11 @@ func TestTranscodeThroughScheduler(t *testing.T) {
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "job nope: no such job (HTTP 404)")
 
-	// A refused option is refused by the scheduler, in one line.
+	// A refused option is refused before the upload, in one line (the
+	// scheduler's own refusal is server.TestHostileOptionsThroughAPI).
 	code, _, stderr = runCLI(t, "transcode", "-q", src, "-o", filepath.Join(t.TempDir(), "x.mkv"), "-c:v", "ffv1", "-passlogfile", "/tmp/x")
 	assert.Equal(t, 1, code)
-	assert.Contains(t, stderr, "passlogfile")
-	assert.Contains(t, stderr, "HTTP 400")
+	assert.Equal(t, "dswarm: option -passlogfile: not supported by dswarm: writes another file\n", stderr)
 }
 
 func TestTranscodeWithoutScheduler(t *testing.T) {
