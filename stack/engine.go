@@ -12,6 +12,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
@@ -21,8 +22,8 @@ import (
 	"github.com/dswarm/dswarm/scheduler"
 )
 
-// MinAPIVersion is the engine API that has replicated-job services; below
-// it the engine silently runs a job as an ordinary service.
+// MinAPIVersion is the engine API whose services take CapabilityDrop (tasks
+// run with no capabilities); an older engine would silently ignore it.
 const MinAPIVersion = "1.41"
 
 // ErrNotManager is returned when the engine is not a swarm manager.
@@ -38,6 +39,8 @@ type Engine interface {
 	ServiceRemove(ctx context.Context, serviceID string) error
 	TaskList(ctx context.Context, options swarm.TaskListOptions) ([]swarm.Task, error)
 	TaskLogs(ctx context.Context, taskID string, options container.LogsOptions) (io.ReadCloser, error)
+	NetworkList(ctx context.Context, options network.ListOptions) ([]network.Summary, error)
+	NetworkCreate(ctx context.Context, name string, options network.CreateOptions) (network.CreateResponse, error)
 }
 
 // Conn is an open connection to a swarm manager.
@@ -61,7 +64,7 @@ func Connect(ctx context.Context) (Conn, error) {
 	}
 	if v := cli.ClientVersion(); versions.LessThan(v, MinAPIVersion) {
 		cli.Close()
-		return nil, fmt.Errorf("docker engine at %s speaks API %s; dswarm needs %s or newer for job services", cli.DaemonHost(), v, MinAPIVersion)
+		return nil, fmt.Errorf("docker engine at %s speaks API %s; dswarm needs %s or newer (tasks without capabilities)", cli.DaemonHost(), v, MinAPIVersion)
 	}
 	if info.Swarm.LocalNodeState != swarm.LocalNodeStateActive || !info.Swarm.ControlAvailable {
 		cli.Close()

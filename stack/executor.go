@@ -68,6 +68,24 @@ type Executor struct {
 	lost     map[string]bool      // node IDs whose tasks vanished with them
 	workDir  string               // writable for every task, relative to HostRoot (Confine)
 	partial  string               // writable for the merge, relative to HostRoot (Confine)
+	netReady bool                 // IsolatedNetwork exists
+}
+
+// ensureNetwork makes sure the tasks' isolated network exists, once.
+func (x *Executor) ensureNetwork(ctx context.Context) error {
+	x.mu.Lock()
+	ready := x.netReady
+	x.mu.Unlock()
+	if ready {
+		return nil
+	}
+	if err := EnsureIsolatedNetwork(ctx, x.Engine); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	x.netReady = true
+	x.mu.Unlock()
+	return nil
 }
 
 var _ job.Executor = (*Executor)(nil)
@@ -285,6 +303,9 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	res.Started = time.Now()
 	if t.OnStart != nil {
 		t.OnStart(node.Hostname)
+	}
+	if err := x.ensureNetwork(ctx); err != nil {
+		return res, err
 	}
 	created, err := x.Engine.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{QueryRegistry: false})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -117,6 +118,14 @@ func (f *fakeEngine) NodeList(_ context.Context, opts swarm.NodeListOptions) ([]
 // TaskLogs returns the logs in the engine's multiplexed format: f.logs on
 // stderr, and for timed tasks a -progress report on stdout (frames done so
 // far at the task's true speed).
+func (f *fakeEngine) NetworkList(context.Context, network.ListOptions) ([]network.Summary, error) {
+	return []network.Summary{{Name: IsolatedNetwork, Internal: true}}, nil
+}
+
+func (f *fakeEngine) NetworkCreate(context.Context, string, network.CreateOptions) (network.CreateResponse, error) {
+	return network.CreateResponse{}, errors.New("the fake has the network already")
+}
+
 func (f *fakeEngine) TaskLogs(_ context.Context, taskID string, _ container.LogsOptions) (io.ReadCloser, error) {
 	var b bytes.Buffer
 	frame := func(stream byte, s string) {

@@ -45,9 +45,6 @@ type TaskSpec struct {
 	MemoryBytes int64
 }
 
-// NetworkNone is the network every task is attached to: none at all.
-const NetworkNone = "none"
-
 // TaskUser is the uid:gid tasks run as when dswarm runs as root: the
 // "nobody" of Debian and the anonymous uid an NFS server maps root to
 // (root_squash), so files on a squashed export are owned alike whether the
@@ -68,7 +65,7 @@ func ServiceName(jobID, name string, attempt int) string {
 	return fmt.Sprintf("dswarm-%s-%s-a%d", jobID, name, attempt)
 }
 
-// ServiceSpec builds the replicated-job service for t: one task, run once,
+// ServiceSpec builds the one-shot service for t: one replica, run once,
 // never restarted by Swarm (retries are dswarm's, on another node).
 func ServiceSpec(t TaskSpec) swarm.ServiceSpec {
 	one := uint64(1)
@@ -104,15 +101,19 @@ func ServiceSpec(t TaskSpec) swarm.ServiceSpec {
 				ReadOnly:       true,
 				CapabilityDrop: []string{"ALL"},
 			},
-			// "none" is a predefined swarm-scoped network: a task attached to
-			// it gets only a loopback interface. A service with no networks
+			// See IsolatedNetwork: no route out. A service with no networks
 			// at all is not isolated: its container joins the node's default
 			// bridge, from where it reaches the LAN and the internet.
-			Networks:      []swarm.NetworkAttachmentConfig{{Target: NetworkNone}},
+			Networks:      []swarm.NetworkAttachmentConfig{{Target: IsolatedNetwork}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
 			Placement:     &swarm.Placement{Constraints: constraints},
 		},
-		Mode: swarm.ServiceMode{ReplicatedJob: &swarm.ReplicatedJob{MaxConcurrent: &one, TotalCompletions: &one}},
+		// One replica that is never restarted runs once, as a replicated job
+		// would; but unlike a job (Docker 20.10, moby/moby#42789, swarmkit's
+		// jobs orchestrator ignores service deletion), its task is marked
+		// for removal when the service is removed, so the node deletes the
+		// exited container instead of keeping it for good.
+		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &one}},
 	}
 	if t.NanoCPUs > 0 || t.MemoryBytes > 0 {
 		spec.TaskTemplate.Resources = &swarm.ResourceRequirements{

@@ -24,10 +24,9 @@ func TestServiceSpec(t *testing.T) {
 	assert.Equal(t, want, spec.Labels)
 	assert.Equal(t, want, spec.TaskTemplate.ContainerSpec.Labels, "the containers carry the labels too")
 
-	require.NotNil(t, spec.Mode.ReplicatedJob, "a one-shot job, not a service that restarts")
-	assert.Nil(t, spec.Mode.Replicated)
-	assert.Equal(t, uint64(1), *spec.Mode.ReplicatedJob.MaxConcurrent)
-	assert.Equal(t, uint64(1), *spec.Mode.ReplicatedJob.TotalCompletions)
+	require.NotNil(t, spec.Mode.Replicated, "one replica; not a replicated job, whose containers outlive the service (moby/moby#42789)")
+	assert.Nil(t, spec.Mode.ReplicatedJob)
+	assert.Equal(t, uint64(1), *spec.Mode.Replicated.Replicas)
 	assert.Equal(t, swarm.RestartPolicyConditionNone, spec.TaskTemplate.RestartPolicy.Condition, "retries are dswarm's")
 
 	assert.Equal(t, []string{"node.id==node-abc", "node.platform.arch==aarch64"}, spec.TaskTemplate.Placement.Constraints)
@@ -41,8 +40,12 @@ func TestServiceSpec(t *testing.T) {
 func TestServiceSpecLeastPrivilege(t *testing.T) {
 	spec := ServiceSpec(TaskSpec{JobID: "j", Name: "merge", Role: "merge", Segment: -1, Attempt: 1, User: "65534:65534"})
 	c := spec.TaskTemplate.ContainerSpec
-	assert.Equal(t, []swarm.NetworkAttachmentConfig{{Target: "none"}}, spec.TaskTemplate.Networks,
+	assert.Equal(t, []swarm.NetworkAttachmentConfig{{Target: IsolatedNetwork}}, spec.TaskTemplate.Networks,
 		"no networks at all would mean the node's default bridge")
+	opts := isolatedNetworkOptions()
+	assert.True(t, opts.Internal, "no route out of the overlay")
+	assert.Equal(t, "overlay", opts.Driver)
+	assert.False(t, opts.Attachable, "no ordinary container joins it")
 	assert.True(t, c.ReadOnly, "read-only root filesystem")
 	assert.Equal(t, []string{"ALL"}, c.CapabilityDrop)
 	assert.Empty(t, c.CapabilityAdd)

@@ -43,7 +43,17 @@ func TestMain(m *testing.M) {
 		bin = v
 	}
 	storage = os.Getenv("DSWARM_STORAGE_HOST")
-	os.Exit(m.Run())
+	code := m.Run()
+	// After the whole suite: every container of every removed job service
+	// is gone from its node, not only the services.
+	if left := leftoverContainers(30 * time.Second); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: job containers left on the nodes after the suite:\n")
+		for node, cs := range left {
+			fmt.Fprintf(os.Stderr, "  %s: %d: %s\n", node, len(cs), strings.Join(cs, "; "))
+		}
+		code = 1
+	}
+	os.Exit(code)
 }
 
 // hostDocker runs docker against this machine's engine (the one that holds
