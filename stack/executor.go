@@ -453,10 +453,13 @@ func (x *Executor) outcome(ctx context.Context, t swarm.Task, name string, node 
 			msg = media.TellingLine(lines)
 		}
 		msg = x.scrub(msg)
-		if code >= 0 && t.Status.State == swarm.TaskStateFailed {
+		// A container that never started (its mount failed, say) has
+		// an exit code too, but ffmpeg never ran.
+		started := !strings.HasPrefix(t.Status.Err, "starting container failed")
+		if code >= 0 && t.Status.State == swarm.TaskStateFailed && started {
 			return true, &media.ToolError{Tool: "ffmpeg", ExitCode: code, LastLine: msg, Err: errors.New(string(t.Status.State))}
 		}
-		return true, fmt.Errorf("task %s: %s", t.Status.State, msg)
+		return true, fmt.Errorf("task %s on node %s: %s", t.Status.State, node.Hostname, msg)
 	case swarm.TaskStateOrphaned, swarm.TaskStateShutdown, swarm.TaskStateRemove:
 		// The node went away with the task (or Swarm gave up on it).
 		x.MarkLost(node.ID)

@@ -22,7 +22,9 @@ func TestExecutorScrubsMountSecrets(t *testing.T) {
 	cfg := nfs.Config{Mode: nfs.ModeCIFS, Target: "/srv/dswarm", CIFS: nfs.CIFS{Server: "10.0.0.9", Share: "media", CredentialsFile: "/run/secrets/cifs"}}
 	m, err := cfg.Mount(nfs.Credentials{Username: "bob", Password: password})
 	require.NoError(t, err)
-	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateRejected, 0 })
+	// As the engine reports it: failed, exit code 128, the container
+	// never started.
+	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateFailed, 128 })
 	f.taskErr = "starting container failed: error while mounting volume '/var/lib/docker/volumes/" + m.Source + "/_data': failed to mount local volume: mount //10.0.0.9/media:/var/lib/docker/volumes/" + m.Source + "/_data, data: " + m.VolumeOptions.DriverConfig.Options["o"] + ": no such device"
 	x := newExec(f)
 	x.Mounts = append(x.Mounts, m)
@@ -36,4 +38,6 @@ func TestExecutorScrubsMountSecrets(t *testing.T) {
 	}
 	assert.Contains(t, err.Error(), "no such device")
 	assert.Contains(t, err.Error(), "failed to mount local volume")
+	assert.Contains(t, err.Error(), "task failed on node node1: starting container failed")
+	assert.NotContains(t, err.Error(), "ffmpeg", "ffmpeg never ran")
 }
