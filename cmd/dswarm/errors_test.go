@@ -60,7 +60,10 @@ func TestBadInput(t *testing.T) {
 		}, []string{"audio-only.m4a", "no video stream"}},
 		{"unknown ffmpeg option", func(t *testing.T, dir string) (string, []string) {
 			return good, []string{"-c:v", "libx264", "-foo", "1"}
-		}, []string{"Unrecognized option 'foo'"}},
+		}, []string{"option -foo: not an ffmpeg option"}},
+		{"value the encoder refuses", func(t *testing.T, dir string) (string, []string) {
+			return good, []string{"-c:v", "libx264", "-preset", "nosuchpreset"}
+		}, []string{"ffmpeg rejects these options", "nosuchpreset"}},
 		{"refused option", func(t *testing.T, dir string) (string, []string) {
 			return good, []string{"-filter_complex", "[0:v]null"}
 		}, []string{"-filter_complex", "not supported"}},
