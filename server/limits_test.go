@@ -22,6 +22,7 @@ import (
 
 	"github.com/dswarm/dswarm/internal/testmedia"
 	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/nfs"
 )
 
 // rawRequest opens a connection to hs and writes head (request line and
@@ -309,4 +310,26 @@ func TestErrorsScrubbed(t *testing.T) {
 			break
 		}
 	}
+}
+
+// TestOldRecordsScrubbedOnLoad: a record written before errors were
+// scrubbed loses its secret, in memory and on disk, when the scheduler
+// reads it.
+func TestOldRecordsScrubbedOnLoad(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, nfs.Layout{Root: root}.Create())
+	old := &Record{ID: "old", State: StateFailed, Input: "upload/x.mp4", Output: "x.mkv", Created: time.Now(),
+		Error:    "task failed: mount //srv/s, data: addr=srv,password=OLD-secret: no such device",
+		Segments: []SegmentState{{Index: 0, State: "failed", Error: "credentials=/etc/OLD-cred refused"}}}
+	require.NoError(t, os.MkdirAll(filepath.Join(root, JobsDir), 0o775))
+	require.NoError(t, Store{Dir: filepath.Join(root, JobsDir)}.Save(old))
+	s, _ := testServer(t, root, nil)
+	rec, ok := s.Get("old")
+	require.True(t, ok)
+	b, _ := json.Marshal(rec)
+	assert.NotContains(t, string(b), "OLD")
+	assert.Contains(t, rec.Error, "no such device")
+	disk, err := os.ReadFile(filepath.Join(root, JobsDir, "old.json"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(disk), "OLD", "rewritten on disk")
 }

@@ -124,10 +124,20 @@ func New(opt Options) (*Server, error) {
 		fmt.Fprintf(opt.Log, "dswarm serve: warning: %v\n", err)
 	}
 	for _, r := range recs {
-		// Records written before errors were scrubbed may hold a secret.
+		// Records written before errors were scrubbed may hold a secret:
+		// it goes from the file too.
+		before := r.Error
 		r.Error = s.scrub(r.Error)
+		changed := r.Error != before
 		for i := range r.Segments {
-			r.Segments[i].Error = s.scrub(r.Segments[i].Error)
+			before := r.Segments[i].Error
+			r.Segments[i].Error = s.scrub(before)
+			changed = changed || r.Segments[i].Error != before
+		}
+		if changed {
+			if err := s.store.Save(r); err != nil {
+				fmt.Fprintf(opt.Log, "dswarm serve: warning: %v\n", err)
+			}
 		}
 		s.jobs[r.ID] = r
 		switch r.State {
