@@ -33,14 +33,16 @@ const (
 	defaultBodyIdle          = time.Minute
 	defaultMinBodyRate       = 8 << 10
 	defaultIdleTimeout       = 2 * time.Minute
+	defaultWriteIdle         = time.Minute
 )
 
 // HTTPServer is the API's http.Server, with the limits that keep a slow or
 // idle client from holding a connection: headers must arrive within
 // ReadHeaderTimeout, a kept-alive connection with no request closes after
-// IdleTimeout, and a request body is held to BodyIdle and MinBodyRate (see
-// Handler). There is no whole-request ReadTimeout: an upload may take hours
-// as long as it keeps moving.
+// IdleTimeout, a request body is held to BodyIdle and MinBodyRate and a
+// response to WriteIdle (see Handler). There is no whole-request
+// ReadTimeout or WriteTimeout: an upload or a download may take hours, and
+// an event stream lasts, as long as they keep moving.
 func (s *Server) HTTPServer() *http.Server {
 	return &http.Server{
 		Handler:           s.Handler(),
@@ -53,15 +55,23 @@ func (s *Server) HTTPServer() *http.Server {
 // bodyDeadline holds every request body to a read deadline that progress
 // moves: a body that stops for BodyIdle, or that arrives on average slower
 // than MinBodyRate after the first BodyIdle, ends its request and its
-// connection. Requests without a body get no deadline: a read deadline
-// would end a long event stream, whose connection is idle on purpose.
+// connection. Requests without a body get no read deadline: it would end a
+// long event stream, whose connection is idle on purpose. Every response
+// gets a write deadline WriteIdle ahead of each write, so a client that
+// stops reading a download or an event stream frees it.
 func (s *Server) bodyDeadline(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		// A deadline left by the connection's previous request must not
+		// fail this one's first write (a 100 Continue, say).
+		if rc.SetWriteDeadline(time.Time{}) == nil {
+			w = &deadlineWriter{ResponseWriter: w, rc: rc, idle: s.opt.WriteIdle}
+		}
 		if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
-		b := &deadlineBody{ReadCloser: r.Body, rc: http.NewResponseController(w), start: time.Now(), idle: s.opt.BodyIdle, rate: s.opt.MinBodyRate}
+		b := &deadlineBody{ReadCloser: r.Body, rc: rc, start: time.Now(), idle: s.opt.BodyIdle, rate: s.opt.MinBodyRate}
 		if err := b.extend(b.start); err != nil {
 			// The connection cannot take deadlines (not a TCP one): serve
 			// the request as it is.
@@ -117,6 +127,36 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// deadlineWriter moves the connection's write deadline ahead of writes.
+type deadlineWriter struct {
+	http.ResponseWriter
+	rc   *http.ResponseController
+	idle time.Duration
+	set  time.Time
+}
+
+func (d *deadlineWriter) extend() {
+	// As for reads: a few times per idle period is close enough.
+	if now := time.Now(); now.Sub(d.set) > d.idle/16 {
+		d.set = now
+		_ = d.rc.SetWriteDeadline(now.Add(d.idle))
+	}
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	d.extend()
+	return d.ResponseWriter.Write(p)
+}
+
+// Flush sends what is buffered, as the event stream needs.
+func (d *deadlineWriter) Flush() {
+	d.extend()
+	_ = d.rc.Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (d *deadlineWriter) Unwrap() http.ResponseWriter { return d.ResponseWriter }
 
 // refuseBody makes a response that leaves the request body unread close
 // the connection at once. Otherwise net/http reads up to 256 KiB of the body,

@@ -333,3 +333,37 @@ func TestOldRecordsScrubbedOnLoad(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, string(disk), "OLD", "rewritten on disk")
 }
+
+// TestStalledReaderIsCut: a client that asks for a large output and stops
+// reading it frees the connection after WriteIdle; one that keeps reading
+// gets it all.
+func TestStalledReaderIsCut(t *testing.T) {
+	const writeIdle = 300 * time.Millisecond
+	s, hs := testServer(t, "", nil, func(o *Options) { o.WriteIdle = writeIdle })
+	const size = 64 << 20 // far more than the sockets' buffers
+	f, err := os.Create(filepath.Join(s.layout.Download(), "big.mkv"))
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(size)) // sparse: no disk used
+	f.Close()
+	s.mu.Lock()
+	s.jobs["big"] = &Record{ID: "big", State: StateDone, Input: "upload/x.mp4", Output: "big.mkv", Created: time.Now(), Segments: []SegmentState{}}
+	s.mu.Unlock()
+
+	get := "GET /api/v1/jobs/big/output HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token + "\r\n\r\n"
+	c := rawRequest(t, hs, get)
+	time.Sleep(writeIdle + 700*time.Millisecond)
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	var ne net.Error
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "still open after the server should have given up: %v", err)
+	assert.Less(t, n, int64(size), "the server stopped writing")
+
+	req, _ := http.NewRequest("GET", hs.URL+"/api/v1/jobs/big/output", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	n, err = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, int64(size), n, "a reader that keeps reading gets it all")
+}

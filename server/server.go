@@ -63,6 +63,9 @@ type Options struct {
 	MinBodyRate int64
 	// IdleTimeout closes a kept-alive connection with no request (2m).
 	IdleTimeout time.Duration
+	// WriteIdle ends a response the client stops reading for this long
+	// (1m): a download, an event stream.
+	WriteIdle time.Duration
 }
 
 // Server is the scheduler.
@@ -102,6 +105,7 @@ func New(opt Options) (*Server, error) {
 	opt.BodyIdle = cmp.Or(opt.BodyIdle, defaultBodyIdle)
 	opt.MinBodyRate = cmp.Or(opt.MinBodyRate, defaultMinBodyRate)
 	opt.IdleTimeout = cmp.Or(opt.IdleTimeout, defaultIdleTimeout)
+	opt.WriteIdle = cmp.Or(opt.WriteIdle, defaultWriteIdle)
 	s := &Server{
 		opt:     opt,
 		layout:  nfs.Layout{Root: opt.Root},
