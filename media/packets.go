@@ -17,6 +17,7 @@ const NoPTS = int64(-1 << 63)
 type Packet struct {
 	Stream   int
 	PTS      int64 // NoPTS when the container has none
+	DTS      int64 // decode timestamp; NoPTS when unknown
 	Duration int64
 	Size     int64
 	Key      bool
@@ -30,7 +31,7 @@ func ReadPackets(ctx context.Context, path, sel string) ([]Packet, error) {
 	if sel != "" {
 		args = append(args, "-select_streams", sel)
 	}
-	args = append(args, "-show_entries", "packet=stream_index,pts,duration,size,flags", "-of", "compact=p=0", "--", path)
+	args = append(args, "-show_entries", "packet=stream_index,pts,dts,duration,size,flags", "-of", "compact=p=0", "--", path)
 	out, err := runTool(ctx, "ffprobe", args...)
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func ParsePackets(r io.Reader) ([]Packet, error) {
 		if text == "" {
 			continue
 		}
-		p := Packet{PTS: NoPTS}
+		p := Packet{PTS: NoPTS, DTS: NoPTS}
 		seen := false
 		for _, field := range strings.Split(text, "|") {
 			k, v, ok := strings.Cut(field, "=")
@@ -72,6 +73,10 @@ func ParsePackets(r io.Reader) ([]Packet, error) {
 					p.PTS, err = strconv.ParseInt(v, 10, 64)
 				}
 				seen = true
+			case "dts":
+				if v != "N/A" {
+					p.DTS, err = strconv.ParseInt(v, 10, 64)
+				}
 			case "duration":
 				if v != "N/A" {
 					p.Duration, err = strconv.ParseInt(v, 10, 64)
