@@ -21,6 +21,10 @@ type SegmentCommand struct {
 	Filter    string   // the user's -vf, applied after the cut
 	Options   []string // the user's video options
 	Output    string
+	// Fit, when set, is the frame size and pixel format every frame is
+	// scaled to after Filter: the first output frame's, to which ffmpeg
+	// scales an input whose resolution changes mid-stream.
+	Fit *FrameFormat
 }
 
 // NoSeekPTS as SegmentCommand.Seek decodes from the start of the file.
@@ -48,6 +52,9 @@ func (c SegmentCommand) Args() []string {
 	chain = append(chain, trim, "setpts=PTS-STARTPTS")
 	if c.Filter != "" {
 		chain = append(chain, c.Filter)
+	}
+	if c.Fit != nil {
+		chain = append(chain, c.Fit.filters())
 	}
 	args = append(args,
 		"-i", c.Input,

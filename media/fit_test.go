@@ -1,0 +1,35 @@
+package media
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestSegmentCommandFit(t *testing.T) {
+	cmd := SegmentCommand{
+		Input: "in.ts", VideoStream: 0, TimeBase: Rational{1, 90000},
+		Seek: 486000, StartPTS: 486000, EndPTS: 576000,
+		Filter: "crop=iw/2:ih/2",
+		Fit:    &FrameFormat{Width: 320, Height: 240, PixFmt: "yuv420p"},
+		Output: "seg.nut",
+	}
+	args := cmd.Args()
+	vf := ""
+	for i, a := range args {
+		if a == "-vf" {
+			vf = args[i+1]
+		}
+	}
+	assert.Equal(t, "settb=expr=1/90000,trim=start_pts=486000:end_pts=576000,setpts=PTS-STARTPTS,crop=iw/2:ih/2,scale=320:240,format=yuv420p", vf,
+		"the fit comes last, after the user's filter, as ffmpeg's own scaler to the encoder's size")
+
+	cmd.Fit = &FrameFormat{Width: 640, Height: 360}
+	assert.Contains(t, cmd.Args(), "settb=expr=1/90000,trim=start_pts=486000:end_pts=576000,setpts=PTS-STARTPTS,crop=iw/2:ih/2,scale=640:360")
+}
+
+func TestFormatOf(t *testing.T) {
+	f := FormatOf(Stream{Type: "video", Width: 1920, Height: 1080, PixFmt: "yuv420p10le"})
+	assert.Equal(t, FrameFormat{Width: 1920, Height: 1080, PixFmt: "yuv420p10le"}, f)
+	assert.Equal(t, "1920x1080 yuv420p10le", f.String())
+}
