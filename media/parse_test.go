@@ -146,20 +146,24 @@ func TestParseProbe(t *testing.T) {
 				{
 					Index: 0, Type: "video", Codec: "h264", TimeBase: Rational{1, 12800},
 					StartPTS: 0, HasStart: true, Width: 320, Height: 240, PixFmt: "yuv420p",
-					FrameRate: Rational{25, 1}, Duration: 2,
+					FrameRate: Rational{25, 1}, Duration: 2, FieldOrder: "progressive",
+					Disposition: map[string]bool{"default": true},
 				},
 				{
 					Index: 1, Type: "audio", Codec: "aac", TimeBase: Rational{1, 44100},
 					StartPTS: 0, HasStart: true, Duration: 2, Channels: 1, SampleRate: 44100,
+					Disposition: map[string]bool{"default": true},
 				},
 				{
 					Index: 2, Type: "subtitle", Codec: "mov_text", TimeBase: Rational{1, 1000000},
 					StartPTS: 0, HasStart: true, Duration: 1,
+					Disposition: map[string]bool{"default": true},
 				},
 				{
 					Index: 3, Type: "video", Codec: "png", TimeBase: Rational{1, 90000},
 					StartPTS: 0, HasStart: true, Width: 64, Height: 64, PixFmt: "rgb24",
-					Duration: 2, AttachedPic: true,
+					Duration: 2, AttachedPic: true, ColorRange: "pc",
+					Disposition: map[string]bool{"attached_pic": true},
 				},
 			},
 		}, info)
@@ -203,6 +207,7 @@ func TestParseProbe(t *testing.T) {
 			Streams: []Stream{{
 				Index: 0, Type: "video", Codec: "h264", TimeBase: Rational{1, 1200000},
 				Width: 160, Height: 120, PixFmt: "yuv420p", FrameRate: Rational{25, 1},
+				FieldOrder: "progressive",
 			}},
 		}, info)
 		assert.Empty(t, info.Audio())

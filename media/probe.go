@@ -28,6 +28,11 @@ type Stream struct {
 	Channels    int
 	SampleRate  int
 	AttachedPic bool
+	// Disposition holds the flags ffprobe reports set (default, forced, ...).
+	Disposition map[string]bool
+	// Colour and field order as the container or bitstream declares them,
+	// "" when unknown.
+	ColorRange, ColorSpace, ColorTransfer, ColorPrimaries, FieldOrder string
 }
 
 // Info is what ffprobe reports of a file's container and streams.
@@ -94,21 +99,24 @@ type probeJSON struct {
 		Size       string `json:"size"`
 	} `json:"format"`
 	Streams []struct {
-		Index       int    `json:"index"`
-		CodecType   string `json:"codec_type"`
-		CodecName   string `json:"codec_name"`
-		TimeBase    string `json:"time_base"`
-		StartPTS    *int64 `json:"start_pts"`
-		Width       int    `json:"width"`
-		Height      int    `json:"height"`
-		PixFmt      string `json:"pix_fmt"`
-		AvgFrame    string `json:"avg_frame_rate"`
-		Duration    string `json:"duration"`
-		Channels    int    `json:"channels"`
-		SampleRate  string `json:"sample_rate"`
-		Disposition struct {
-			AttachedPic int `json:"attached_pic"`
-		} `json:"disposition"`
+		Index          int            `json:"index"`
+		CodecType      string         `json:"codec_type"`
+		CodecName      string         `json:"codec_name"`
+		TimeBase       string         `json:"time_base"`
+		StartPTS       *int64         `json:"start_pts"`
+		Width          int            `json:"width"`
+		Height         int            `json:"height"`
+		PixFmt         string         `json:"pix_fmt"`
+		AvgFrame       string         `json:"avg_frame_rate"`
+		Duration       string         `json:"duration"`
+		Channels       int            `json:"channels"`
+		SampleRate     string         `json:"sample_rate"`
+		Disposition    map[string]int `json:"disposition"`
+		ColorRange     string         `json:"color_range"`
+		ColorSpace     string         `json:"color_space"`
+		ColorTransfer  string         `json:"color_transfer"`
+		ColorPrimaries string         `json:"color_primaries"`
+		FieldOrder     string         `json:"field_order"`
 	} `json:"streams"`
 }
 
@@ -139,7 +147,21 @@ func ParseProbe(data []byte) (*Info, error) {
 			Duration:    parseFloat(s.Duration),
 			Channels:    s.Channels,
 			SampleRate:  int(parseFloat(s.SampleRate)),
-			AttachedPic: s.Disposition.AttachedPic == 1,
+			AttachedPic: s.Disposition["attached_pic"] == 1,
+
+			ColorRange:     known(s.ColorRange),
+			ColorSpace:     known(s.ColorSpace),
+			ColorTransfer:  known(s.ColorTransfer),
+			ColorPrimaries: known(s.ColorPrimaries),
+			FieldOrder:     known(s.FieldOrder),
+		}
+		for k, v := range s.Disposition {
+			if v != 0 {
+				if st.Disposition == nil {
+					st.Disposition = map[string]bool{}
+				}
+				st.Disposition[k] = true
+			}
 		}
 		if s.StartPTS != nil {
 			st.StartPTS, st.HasStart = *s.StartPTS, true
@@ -147,6 +169,14 @@ func ParseProbe(data []byte) (*Info, error) {
 		info.Streams = append(info.Streams, st)
 	}
 	return info, nil
+}
+
+// known is ffprobe's value, "" for its words for not knowing.
+func known(v string) string {
+	if v == "unknown" || v == "unspecified" || v == "reserved" {
+		return ""
+	}
+	return v
 }
 
 func parseFloat(s string) float64 {
