@@ -138,6 +138,7 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 	seek := seg.Seek
 	var avoid, tried []string
 	var lastErr error
+	short := -1 // frames of the last attempt that came out short
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		r.framesDone[i].Store(0)
 		task := Task{
@@ -194,6 +195,10 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 		}
 		lastErr = fmt.Errorf("segment %d on node %s: encoded %d frames, planned %d", i, nodeName(res.Node), got, want)
 		r.event(SegmentEvent{Index: i, State: "failed", Node: res.Node, Attempt: attempt, Frames: want, Error: lastErr.Error()})
+		if got < want && got == short {
+			return r.damaged(seg, got, want) // the same frames missing twice: the input, not a seek
+		}
+		short = got
 		if got < want && seek != scheduler.NoSeek {
 			seek = seg.FallbackSeek // decode from further back
 		}
@@ -225,6 +230,7 @@ func (r *run) segmentCommand(seg scheduler.Segment, seek int64) media.SegmentCom
 		Last:        seg.Last,
 		FrameRate:   r.opts.FrameRate,
 		Filter:      r.opts.VideoFilter,
+		Fit:         r.fit,
 		Options:     opts,
 		Output:      r.segmentPath(seg.Index),
 	}

@@ -27,6 +27,8 @@ type source struct {
 	hasAfter bool
 	// extents of every stream, by stream index
 	extents map[int]media.Extent
+	// breaks are where the video's decode timestamps jump (splices)
+	breaks []media.Break
 }
 
 // Run walks one job through probe -> plan -> run -> merge -> verify. On any
@@ -98,6 +100,9 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 	if err != nil {
 		return nil, err
 	}
+	if src, err = r.repairTimeline(ctx, src); err != nil {
+		return nil, err
+	}
 	r.src = src
 	if err := src.window(opts.Trim); err != nil {
 		return nil, fmt.Errorf("input %s: %w", cfg.Input, err)
@@ -142,6 +147,9 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		return nil, err
 	}
 	if err := r.encode(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.fitFrames(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.merge(ctx); err != nil {
@@ -191,6 +199,10 @@ func probeSource(ctx context.Context, input string) (*source, error) {
 		if p.Stream != video.Index || p.Discard {
 			continue
 		}
+		if p.PTS == media.NoPTS && len(frames) > 0 {
+			last := frames[len(frames)-1].PTS
+			return nil, fmt.Errorf("input %s: a video packet after %.3fs has no timestamp: the file is damaged there", input, video.TimeBase.Seconds(last)-info.StartTime)
+		}
 		if p.PTS == media.NoPTS {
 			return nil, fmt.Errorf("input %s: video packets have no timestamps (a raw elementary stream?); remux it first: ffmpeg -i IN -c copy OUT.mkv", input)
 		}
@@ -206,7 +218,8 @@ func probeSource(ctx context.Context, input string) (*source, error) {
 			keys = append(keys, f.PTS)
 		}
 	}
-	return &source{info: info, video: video, frames: frames, keys: keys, extents: media.Extents(pkts)}, nil
+	return &source{info: info, video: video, frames: frames, keys: keys, extents: media.Extents(pkts),
+		breaks: media.TimestampBreaks(pkts, video.Index, video.TimeBase)}, nil
 }
 
 // window keeps the frames of the -ss/-t window: those whose time from the
@@ -262,6 +275,13 @@ type run struct {
 	segResults  []SegmentSummary
 	audioResult *TaskSummary
 	mergeResult *TaskSummary
+
+	// userInput is the input as the user named it, when the job reads a
+	// repaired copy of it (cfg.Input) instead.
+	userInput string
+	// fit is the frame format every segment is scaled to once the video
+	// turned out to change size mid-stream (nil until then).
+	fit *media.FrameFormat
 
 	mu         sync.Mutex
 	status     Status

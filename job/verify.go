@@ -174,7 +174,7 @@ func (r *run) verify(ctx context.Context) (*Summary, error) {
 	return &Summary{
 		JobID:          r.id,
 		Executor:       r.exec.Name(),
-		Input:          r.cfg.Input,
+		Input:          firstNonEmpty(r.userInput, r.cfg.Input),
 		Output:         r.cfg.Output,
 		VideoCodec:     r.videoCodec,
 		AudioCodec:     r.audioCodec,
