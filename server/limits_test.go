@@ -72,6 +72,29 @@ func TestNoTokenAnsweredBeforeBody(t *testing.T) {
 		_, err = closedWithin(c, time.Second)
 		assert.NoError(t, err, "connection of %q", head)
 	}
+
+	// The probe's case: 200 uploads without a token at once, each with a
+	// short body that never comes.
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i := 0; i < 200; i++ {
+		c := rawRequest(t, hs, "PUT /api/v1/uploads/x.mp4 HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetReadDeadline(time.Now().Add(2 * time.Second))
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if !assert.NoError(t, err, "connection %d", i) {
+				return
+			}
+			resp.Body.Close()
+			assert.Equal(t, 401, resp.StatusCode)
+			_, err = closedWithin(c, 2*time.Second)
+			assert.NoError(t, err, "connection %d", i)
+		}()
+	}
+	wg.Wait()
+	t.Logf("200 uploads without a token: all answered 401 and closed in %s", time.Since(start).Round(time.Millisecond))
 	entries, _ := os.ReadDir(filepath.Join(s.opt.Root, "upload"))
 	assert.Empty(t, entries)
 }
