@@ -231,8 +231,10 @@ func TestSubmitLimits(t *testing.T) {
 	}
 	records, _ := os.ReadDir(filepath.Join(s.opt.Root, JobsDir))
 	assert.Empty(t, records, "no job recorded")
-	code, msg := call(t, "POST", hs.URL+"/api/v1/jobs", token, strings.NewReader(body(SubmitRequest{Input: "upload/ok.mp4", Output: strings.Repeat("a", 251) + ".mkv"})+"\n"), nil)
-	assert.Equal(t, 201, code, "255 bytes and a final newline are fine: %s", msg)
+	var rec Record
+	code, msg := call(t, "POST", hs.URL+"/api/v1/jobs", token, strings.NewReader(body(SubmitRequest{Input: "upload/ok.mp4", Output: strings.Repeat("a", 251) + ".mkv"})+"\n"), &rec)
+	require.Equal(t, 201, code, "255 bytes and a final newline are fine: %s", msg)
+	waitJob(t, hs, rec.ID) // (it fails: the input is no video) before the storage goes
 }
 
 // TestJobListPaging: ?limit= and ?after= walk the jobs oldest first; the
