@@ -44,13 +44,15 @@ func (r *run) merge(ctx context.Context) error {
 		Source:      r.cfg.Input,
 		SourceInput: r.trimArgs(),
 		Subtitles:   r.subtitles,
-		SubCodec:    r.subCodec,
+		SubCodecs:   r.subCodecs,
+		Video:       r.videoParams,
 		Options:     r.opts.Global,
 		Output:      r.partial,
 	}
 	if r.audioFile != "" {
 		cmd.Audio = r.audioFile
 	}
+	cmd.Dispositions, cmd.Attachments = r.outputStreams()
 	res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: "merge", Role: RoleMerge, Segment: -1, Args: cmd.Args()})
 	if err != nil {
 		if full := diskFull(filepath.Dir(r.partial)); full != nil {

@@ -146,6 +146,14 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 	if err := r.preflight(ctx); err != nil {
 		return nil, err
 	}
+	target, err := media.PlanBitrate(opts.Video, r.videoCodec)
+	if err != nil {
+		return nil, err
+	}
+	if target != nil {
+		r.rate = &rateControl{target: target, onePass: cfg.OnePass, seconds: r.segmentSeconds(),
+			asked: make([]float64, len(segs)), bytes: make([]int64, len(segs))}
+	}
 	if err := r.encode(ctx); err != nil {
 		return nil, err
 	}
@@ -266,10 +274,15 @@ type run struct {
 	out     outputPlan
 	workers int
 
-	videoCodec  string // encoder or codec name every segment uses
+	rate        *rateControl // nil without a bitrate target
+	videoCodec  string       // encoder or codec name every segment uses
 	audioCodec  string
 	subtitles   []int
-	subCodec    string
+	subCodecs   []string // for each of subtitles: "copy" or the codec it is converted to
+	attachments []int
+	// videoParams are the encoder's colour and field order, which the NUT
+	// segments do not carry, for the merge to set again.
+	videoParams media.VideoParams
 	audioFile   string
 	reused      map[int]bool // segments (and -1, audio) kept from an earlier run
 	segResults  []SegmentSummary
@@ -377,53 +390,11 @@ func (r *run) preflight(ctx context.Context) error {
 	if hasAudio {
 		r.audioCodec = firstNonEmpty(r.opts.AudioCodec, encoders[1])
 	}
+	if err := r.keepVideo(ctx, out); err != nil {
+		return err
+	}
 	os.Remove(out)
 	return r.checkSubtitles(ctx)
-}
-
-// checkSubtitles decides how subtitle streams reach the output: copied when
-// the container takes them, converted to mov_text for MP4-like containers,
-// dropped with a warning otherwise.
-func (r *run) checkSubtitles(ctx context.Context) error {
-	subs := r.src.info.Subtitles()
-	if len(subs) == 0 || r.opts.NoSubtitles {
-		return nil
-	}
-	out := r.sandbox.Path("subcheck" + filepath.Ext(r.cfg.Output))
-	defer os.Remove(out)
-	tries := []string{"copy", "mov_text"}
-	if r.opts.SubCodec != "" {
-		tries = []string{r.opts.SubCodec}
-	}
-	var lastErr error
-	for _, codec := range tries {
-		args := []string{"-y", "-i", r.cfg.Input, "-map", "0:s", "-c:s", codec, "-t", "1"}
-		args = append(args, r.opts.Global...)
-		args = append(args, out)
-		if _, err := r.sandbox.Preflight(ctx, args); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			lastErr = err
-			continue
-		}
-		// Some muxers take any stream but store it as opaque data (MPEG-TS
-		// with SubRip): only subtitles that read back as subtitles count.
-		if info, err := r.sandbox.Probe(ctx, out); err != nil || len(info.Subtitles()) != len(subs) {
-			lastErr = fmt.Errorf("they would be stored as data streams, not subtitles")
-			continue
-		}
-		for _, s := range subs {
-			r.subtitles = append(r.subtitles, s.Index)
-		}
-		r.subCodec = codec
-		return nil
-	}
-	if r.opts.SubCodec != "" {
-		return fmt.Errorf("subtitles as %s in %s: %w", r.opts.SubCodec, filepath.Base(r.cfg.Output), lastLine(lastErr))
-	}
-	r.warnf("dropping %d subtitle stream(s): the %s container does not take them (%v)", len(subs), filepath.Ext(r.cfg.Output), lastLine(lastErr))
-	return nil
 }
 
 // lastLine shortens a tool error to ffmpeg's own words.

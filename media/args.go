@@ -112,10 +112,16 @@ type MergeCommand struct {
 	// SourceInput are input options for Source (-ss/-t when trimming, so
 	// that subtitles line up with the trimmed audio and video).
 	SourceInput []string
-	Subtitles   []int  // source stream indexes to copy
-	SubCodec    string // "copy" or a conversion such as "mov_text"
-	Options     []string
-	Output      string
+	Subtitles   []int    // source stream indexes to keep
+	SubCodecs   []string // for each of Subtitles: "copy" or a conversion such as "mov_text"
+	Attachments []int    // source attachment streams to copy (fonts)
+	// Dispositions, when set, is every output stream's -disposition value
+	// in output order (video, audio, subtitles, attachments).
+	Dispositions []string
+	// Video is what the NUT segments lost of the encoder's declaration.
+	Video   VideoParams
+	Options []string
+	Output  string
 }
 
 // Args is the ffmpeg argument list for the merge.
@@ -137,11 +143,21 @@ func (c MergeCommand) Args() []string {
 	for _, s := range c.Subtitles {
 		maps = append(maps, "-map", fmt.Sprintf("%d:%d", n, s))
 	}
+	for _, s := range c.Attachments {
+		maps = append(maps, "-map", fmt.Sprintf("%d:%d", n, s))
+	}
 	args = append(args, maps...)
 	args = append(args, "-map_metadata", strconv.Itoa(n), "-map_chapters", strconv.Itoa(n), "-c", "copy")
-	if len(c.Subtitles) > 0 && c.SubCodec != "" {
-		args = append(args, "-c:s", c.SubCodec)
+	for i, codec := range c.SubCodecs {
+		if codec != "" && codec != "copy" && i < len(c.Subtitles) {
+			args = append(args, fmt.Sprintf("-c:s:%d", i), codec)
+		}
 	}
+	for i, d := range c.Dispositions {
+		args = append(args, fmt.Sprintf("-disposition:%d", i), d)
+	}
+	args = append(args, c.Video.Args()...)
+	// The user's own options come last: theirs win.
 	args = append(args, c.Options...)
 	return append(args, c.Output)
 }

@@ -164,14 +164,14 @@ func TestMergeCommandArgs(t *testing.T) {
 			name: "audio, subtitles converted, offset, muxer options",
 			cmd: MergeCommand{
 				List: "list.ffconcat", VideoOffset: "0.040000", Audio: "audio.nut", Source: "src.mp4",
-				Subtitles: []int{2, 3}, SubCodec: "mov_text",
+				Subtitles: []int{2, 3}, SubCodecs: []string{"copy", "mov_text"},
 				Options: []string{"-movflags", "+faststart"}, Output: "out.mp4",
 			},
 			want: []string{
 				"-y", "-f", "concat", "-safe", "0", "-itsoffset", "0.040000", "-i", "list.ffconcat",
 				"-i", "audio.nut", "-i", "src.mp4",
 				"-map", "0:v:0", "-map", "1:a", "-map", "2:2", "-map", "2:3",
-				"-map_metadata", "2", "-map_chapters", "2", "-c", "copy", "-c:s", "mov_text",
+				"-map_metadata", "2", "-map_chapters", "2", "-c", "copy", "-c:s:1", "mov_text",
 				"-movflags", "+faststart", "out.mp4",
 			},
 		},
@@ -192,20 +192,20 @@ func TestMergeCommandArgs(t *testing.T) {
 			name: "no audio: source index shifts, zero offset left out",
 			cmd: MergeCommand{
 				List: "list.ffconcat", VideoOffset: "0.000000", Source: "src.mkv",
-				Subtitles: []int{4}, SubCodec: "copy", Output: "out.mkv",
+				Subtitles: []int{4}, SubCodecs: []string{"copy"}, Output: "out.mkv",
 			},
 			want: []string{
 				"-y", "-f", "concat", "-safe", "0", "-i", "list.ffconcat",
 				"-i", "src.mkv",
 				"-map", "0:v:0", "-map", "1:4",
-				"-map_metadata", "1", "-map_chapters", "1", "-c", "copy", "-c:s", "copy",
+				"-map_metadata", "1", "-map_chapters", "1", "-c", "copy",
 				"out.mkv",
 			},
 		},
 		{
 			name: "no subtitles: no subtitle codec, empty offset left out",
 			cmd: MergeCommand{
-				List: "l", Audio: "a.nut", Source: "src.mp4", SubCodec: "mov_text", Output: "o.mp4",
+				List: "l", Audio: "a.nut", Source: "src.mp4", SubCodecs: []string{"mov_text"}, Output: "o.mp4",
 			},
 			want: []string{
 				"-y", "-f", "concat", "-safe", "0", "-i", "l",
@@ -226,6 +226,24 @@ func TestMergeCommandArgs(t *testing.T) {
 				"-map", "0:v:0", "-map", "1:1", "-map", "1:2",
 				"-map_metadata", "1", "-map_chapters", "1", "-c", "copy",
 				"o.mkv",
+			},
+		},
+		{
+			name: "attachments, dispositions and the video's colour and field order, before the user's options",
+			cmd: MergeCommand{
+				List: "l", Audio: "a.nut", Source: "src.mkv", Subtitles: []int{3}, SubCodecs: []string{"copy"},
+				Attachments: []int{4}, Dispositions: []string{"default", "0", "forced"},
+				Video:   VideoParams{ColorRange: "tv", FieldOrder: "progressive"},
+				Options: []string{"-disposition:a:0", "default"}, Output: "o.mkv",
+			},
+			want: []string{
+				"-y", "-f", "concat", "-safe", "0", "-i", "l",
+				"-i", "a.nut", "-i", "src.mkv",
+				"-map", "0:v:0", "-map", "1:a", "-map", "2:3", "-map", "2:4",
+				"-map_metadata", "2", "-map_chapters", "2", "-c", "copy",
+				"-disposition:0", "default", "-disposition:1", "0", "-disposition:2", "forced",
+				"-color_range:v:0", "tv", "-field_order:v:0", "progressive",
+				"-disposition:a:0", "default", "o.mkv",
 			},
 		},
 	}

@@ -147,3 +147,104 @@ func FilteredFrameHashes(tb testing.TB, path, vf, pixFmt string) []string {
 	}
 	return hashes
 }
+
+// Inputs for what a transcode must keep besides the frames: subtitles of
+// each kind, chapters, attachments, per-stream tags and dispositions, the
+// video's colour, field order, rotation and timecode, HDR10 metadata.
+var (
+	// ASSLate is ASS subtitles in Matroska whose first event comes after
+	// the first second.
+	ASSLate = Spec{"ass-late.mkv", join(video(small, 5), tone(440, 5),
+		[]string{"-i", ASSFile(3.2)},
+		[]string{"-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-c:s", "ass"})}
+	// MovText is MP4 with mov_text subtitles.
+	MovText = Spec{"mov-text.mp4", join(video(small, 5), tone(440, 5),
+		[]string{"-f", "srt", "-i", SRTFile()},
+		[]string{"-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-c:s", "mov_text",
+			"-metadata:s:s:0", "language=eng"})}
+	// Chapters has two chapters and global tags.
+	Chapters = Spec{"chapters.mkv", join(video(small, 5), tone(440, 5),
+		[]string{"-f", "ffmetadata", "-i", ChaptersFile()},
+		[]string{"-map", "0:v", "-map", "1:a", "-map_metadata", "2", "-map_chapters", "2",
+			"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac"})}
+	// Attachment is ASS subtitles with the font they use attached.
+	Attachment = Spec{"attachment.mkv", join(video(small, 5),
+		[]string{"-i", ASSFile(0.5)},
+		[]string{"-map", "0:v", "-map", "1:s", "-attach", FontFile(), "-metadata:s:t", "mimetype=application/x-truetype-font",
+			"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:s", "ass"})}
+	// Tagged has per-stream languages and titles, two audio tracks of
+	// which the second is default, and a forced subtitle track.
+	Tagged = Spec{"tagged.mkv", join(video(small, 5), tone(440, 5), tone(880, 5),
+		[]string{"-f", "srt", "-i", SRTFile(), "-i", ASSFile(0.5)},
+		[]string{"-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s", "-map", "4:s",
+			"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-c:s:0", "srt", "-c:s:1", "ass",
+			"-metadata:s:v:0", "title=Main video", "-metadata:s:v:0", "language=eng",
+			"-metadata:s:a:0", "language=eng", "-metadata:s:a:0", "title=English",
+			"-metadata:s:a:1", "language=fra", "-metadata:s:a:1", "title=Français",
+			"-metadata:s:s:0", "language=deu", "-metadata:s:s:1", "language=eng", "-metadata:s:s:1", "title=Signs",
+			"-disposition:a:0", "0", "-disposition:a:1", "default", "-disposition:s:0", "0", "-disposition:s:1", "forced"})}
+	// Interlaced is H.264 coded interlaced, top field first.
+	Interlaced = Spec{"interlaced.mkv", join(video(small, 5),
+		[]string{"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-flags", "+ildct+ilme", "-top", "1", "-field_order", "tt"})}
+	// Timecode is a QuickTime file with a timecode track.
+	Timecode = Spec{"timecode.mov", join(video(small, 5), tone(440, 5),
+		[]string{"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-timecode", "01:02:03:04"})}
+	// HEVCColour is HEVC with full-range BT.709 colour tagged.
+	HEVCColour = Spec{"hevc-bt709.mp4", join(video(small, 5),
+		[]string{"-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "keyint=25:log-level=error",
+			"-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "pc"})}
+	// HDR10 is 10-bit PQ HEVC with mastering display and content light
+	// level SEI on every keyframe.
+	HDR10 = Spec{"hdr10.mkv", join(video(small, 5),
+		[]string{"-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p10le",
+			"-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc",
+			"-x265-params", "keyint=25:log-level=error:hdr10=1:repeat-headers=1:" + HDR10MasterDisplay + ":max-cll=1000,400"})}
+)
+
+// HDR10MasterDisplay is the HDR10 source's mastering display (x265 syntax).
+const HDR10MasterDisplay = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1)"
+
+// Rotated is an MP4 whose video carries a display matrix turning it 90°
+// (ffmpeg 5.1 writes one only when stream copying).
+func Rotated(tb testing.TB) Spec {
+	base := Generate(tb, Spec{"rotate-base.mp4", join(video(small, 5), tone(440, 5),
+		[]string{"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac"})})
+	return Spec{"rotated.mp4", []string{"-i", base, "-c", "copy", "-metadata:s:v:0", "rotate=90"}}
+}
+
+// ASSFile writes an ASS subtitle file whose two events start at first and
+// two seconds later, and returns its path.
+func ASSFile(first float64) string {
+	ts := func(s float64) string {
+		return fmt.Sprintf("%d:%02d:%05.2f", int(s)/3600, int(s)/60%60, s-float64(int(s)/60*60))
+	}
+	ass := "[Script Info]\nScriptType: v4.00+\nPlayResX: 320\nPlayResY: 240\n\n[V4+ Styles]\n" +
+		"Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n" +
+		"Style: Default,DejaVu Sans,20,&H00FFFFFF,&H000000FF,&H00000000,&H00000000,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,1\n\n[Events]\n" +
+		"Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n" +
+		fmt.Sprintf("Dialogue: 0,%s,%s,Default,,0,0,0,,{\\b1}first{\\b0} line\n", ts(first), ts(first+1.5)) +
+		fmt.Sprintf("Dialogue: 0,%s,%s,Default,,0,0,0,,second line\n", ts(first+2), ts(first+3))
+	return writeAux(fmt.Sprintf("subs-%g.ass", first), ass)
+}
+
+// ChaptersFile writes an ffmetadata file with global tags and two
+// chapters, and returns its path.
+func ChaptersFile() string {
+	return writeAux("chapters.txt", ";FFMETADATA1\ntitle=Global title\nartist=Someone\n\n"+
+		"[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=2000\ntitle=Opening\n\n"+
+		"[CHAPTER]\nTIMEBASE=1/1000\nSTART=2000\nEND=5000\ntitle=Rest\n")
+}
+
+// FontFile writes a stand-in font file to attach and returns its path
+// (its content does not matter to a muxer).
+func FontFile() string {
+	return writeAux("font.ttf", "\x00\x01\x00\x00 a stand-in for a TrueType font\n")
+}
+
+func writeAux(name, content string) string {
+	dir := filepath.Join(os.TempDir(), "dswarm-testmedia")
+	_ = os.MkdirAll(dir, 0o755)
+	path := filepath.Join(dir, name)
+	_ = os.WriteFile(path, []byte(content), 0o644)
+	return path
+}
