@@ -84,6 +84,14 @@ func TellingLine(lines []string) string {
 // RunFFmpeg runs ffmpeg with args (no shell). When onProgress is non-nil,
 // ffmpeg's -progress reports are parsed from stdout and passed to it.
 func RunFFmpeg(ctx context.Context, args []string, onProgress func(Progress)) error {
+	_, err := RunFFmpegLog(ctx, args, onProgress)
+	return err
+}
+
+// RunFFmpegLog is RunFFmpeg that also returns ffmpeg's last lines on stderr
+// (errors only, at most 20) when it succeeds: a decoder reports damage
+// there and carries on.
+func RunFFmpegLog(ctx context.Context, args []string, onProgress func(Progress)) ([]string, error) {
 	full := FFmpegArgs(args)
 	if onProgress != nil {
 		full = append([]string{"-progress", "pipe:1"}, full...)
@@ -95,7 +103,7 @@ func RunFFmpeg(ctx context.Context, args []string, onProgress func(Progress)) er
 	if onProgress != nil {
 		out, err := cmd.StdoutPipe()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		wg.Add(1)
 		go func() {
@@ -104,13 +112,13 @@ func RunFFmpeg(ctx context.Context, args []string, onProgress func(Progress)) er
 		}()
 	}
 	if err := cmd.Start(); err != nil {
-		return toolError(ctx, "ffmpeg", err, tail)
+		return nil, toolError(ctx, "ffmpeg", err, tail)
 	}
 	wg.Wait()
 	if err := cmd.Wait(); err != nil {
-		return toolError(ctx, "ffmpeg", err, tail)
+		return nil, toolError(ctx, "ffmpeg", err, tail)
 	}
-	return nil
+	return tail.all(), nil
 }
 
 // ParseProgress reads ffmpeg's -progress key=value blocks and calls fn at the
@@ -162,6 +170,17 @@ func (t *tailWriter) Write(p []byte) (int, error) {
 		t.part = t.part[i+1:]
 	}
 	return len(p), nil
+}
+
+// all returns the lines kept, and an unfinished last one.
+func (t *tailWriter) all() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	lines := append([]string(nil), t.lines...)
+	if rest := strings.TrimSpace(string(t.part)); rest != "" {
+		lines = append(lines, rest)
+	}
+	return lines
 }
 
 // Last returns the most telling recent line: the last one, unless it is
