@@ -150,6 +150,8 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			Args:    r.segmentCommand(seg, seek).Args(),
 			Output:  r.segmentPath(i),
 			Avoid:   avoid,
+			// A decoder that met damage says so and carries on (below).
+			CaptureOutput: true,
 			OnProgress: func(p media.Progress) {
 				r.framesDone[i].Store(p.Frame)
 			},
@@ -176,6 +178,9 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			avoid = append(avoid, res.Node)
 			r.event(SegmentEvent{Index: i, State: "failed", Node: res.Node, Attempt: attempt, Frames: want, Error: lastErr.Error()})
 			continue
+		}
+		if line := r.decodeDamage(seg, res.Output); line != "" {
+			return r.damagedLog(seg, line)
 		}
 		got, err := countVideoPackets(ctx, r.segmentPath(i))
 		if err != nil {

@@ -121,7 +121,9 @@ func (l Local) Run(ctx context.Context, t Task) (TaskResult, error) {
 	if t.OnStart != nil {
 		t.OnStart(l.Hostname)
 	}
-	err := media.RunFFmpeg(ctx, t.Args, t.OnProgress)
+	// Also a successful run's last lines: a decoder reports damage there.
+	var err error
+	res.Output, err = media.RunFFmpegLog(ctx, t.Args, t.OnProgress)
 	res.Finished = time.Now()
 	return res, err
 }

@@ -19,10 +19,19 @@ import (
 // which ffmpeg does not repair, keep their timestamps; frames that share one
 // are refused with the time they are at.
 func (r *run) repairTimeline(ctx context.Context, src *source) (*source, error) {
-	if len(src.breaks) == 0 || !media.RepairsTimestamps(src.info.FormatName) {
+	if !media.RepairsTimestamps(src.info.FormatName) {
+		return src, checkRepeats(r.cfg.Input, src)
+	}
+	if len(src.breaks) == 0 {
+		if err := r.checkCorrupt(ctx, src); err != nil {
+			return nil, err
+		}
 		return src, checkRepeats(r.cfg.Input, src)
 	}
 	first := src.breaks[0]
+	if err := r.checkCorrupt(ctx, src); err != nil {
+		return nil, err
+	}
 	path := filepath.Join(r.temp, "timeline.ts")
 	args := []string{"-y", "-i", r.cfg.Input,
 		"-map", "0:v", "-map", "0:a?", "-map", "0:s?", "-c", "copy", "-f", "mpegts", path}
@@ -65,4 +74,59 @@ func (s *source) at(pts int64) string {
 func (r *run) damaged(seg scheduler.Segment, got, want int) error {
 	input := firstNonEmpty(r.userInput, r.cfg.Input)
 	return fmt.Errorf("input %s is damaged between %s and %s: %d of its %d frames there do not decode; dswarm stops rather than output other frames than ffmpeg", input, r.src.at(seg.StartPTS), r.src.at(seg.EndPTS), want-got, want)
+}
+
+// damagedLog is the error for a segment whose decoder met damaged data and
+// concealed it: the frames it made up depend on what was decoded before,
+// which differs between a segment and a whole-file decode, so dswarm stops
+// rather than give other frames than ffmpeg.
+func (r *run) damagedLog(seg scheduler.Segment, line string) error {
+	input := firstNonEmpty(r.userInput, r.cfg.Input)
+	from := seg.StartPTS
+	if seg.Seek != scheduler.NoSeek {
+		from = seg.Seek // decoded from there
+	}
+	return fmt.Errorf("input %s is damaged between %s and %s (%s); dswarm stops rather than output other frames than ffmpeg", input, r.src.at(from), r.src.at(seg.EndPTS), line)
+}
+
+// checkCorrupt refuses an MPEG-TS/PS input whose video packets the demuxer
+// flags as corrupt (a capture that lost data): the decoder conceals such
+// damage from the frames before it, which a segment that starts after a
+// keyframe does not have, so its frames would differ from ffmpeg's. A
+// packet in the first GOP is decoded alike by both (both start there), and
+// the packets at a splice are flagged only because the continuity counters
+// restart there.
+func (r *run) checkCorrupt(ctx context.Context, src *source) error {
+	corrupt, err := media.ReadCorrupt(ctx, r.cfg.Input, src.video.Index)
+	if err != nil {
+		return fmt.Errorf("input %s: %w", r.cfg.Input, err)
+	}
+	splice := map[int64]bool{}
+	for _, b := range src.breaks {
+		splice[b.Last], splice[b.DTS] = true, true
+	}
+	for _, c := range corrupt {
+		if splice[c.DTS] || (len(src.keys) > 1 && c.DTS != media.NoPTS && c.DTS < src.keys[1]) {
+			continue
+		}
+		at := "an unknown time"
+		if c.DTS != media.NoPTS {
+			at = src.at(c.DTS)
+		}
+		return fmt.Errorf("input %s is damaged at %s: the demuxer flags video data there as corrupt (lost packets); dswarm stops rather than output other frames than ffmpeg", r.cfg.Input, at)
+	}
+	return nil
+}
+
+// decodeDamage is the line in which a segment's decoder reported damaged
+// data, or "". A segment that decodes from the file's start decodes as a
+// whole-file ffmpeg does, damage and all; MPEG-TS/PS seek to a point before
+// the keyframe, and the frames decoded before it (never kept) make the same
+// complaints as damage, so there only the demuxer's flags count
+// (checkCorrupt).
+func (r *run) decodeDamage(seg scheduler.Segment, lines []string) string {
+	if seg.Seek == scheduler.NoSeek || media.RepairsTimestamps(r.src.info.FormatName) {
+		return ""
+	}
+	return media.DamageReport(lines)
 }
