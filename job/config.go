@@ -42,6 +42,9 @@ type Config struct {
 	FFmpegArgs []string // output options, as given after INPUT
 	KeepTemp   bool
 	Overwrite  bool
+	// OnePass keeps a -b:v target one-pass ABR in every segment instead of
+	// the distributed two-pass (analysis, budget split, second pass).
+	OnePass bool
 	// Log receives warnings; nil discards them.
 	Log io.Writer
 	// Progress, when set, is called as work advances (from several goroutines).
@@ -71,7 +74,7 @@ type SegmentEvent struct {
 
 // Status is a snapshot of a running job for progress displays.
 type Status struct {
-	Phase        string // "probe", "encode", "merge", "verify"
+	Phase        string // "probe", "analyse", "encode", "merge", "verify"
 	SegmentsDone int
 	Segments     int
 	FramesDone   int64

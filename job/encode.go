@@ -27,7 +27,8 @@ func (r *run) segmentPath(i int) string {
 }
 
 // encode runs the audio task and every segment in parallel, at most
-// cfg.Workers segments at once. The first failure cancels the rest.
+// cfg.Workers segments at once; with a bitrate target, every segment is
+// analysed first (twopass.go). The first failure cancels the rest.
 func (r *run) encode(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -39,29 +40,14 @@ func (r *run) encode(ctx context.Context) error {
 	r.mu.Unlock()
 
 	var wg sync.WaitGroup
-	errs := make(chan error, len(r.segs)+1)
+	audioErr := make(chan error, 1)
 	if len(r.src.info.Audio()) > 0 && !r.opts.NoAudio {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			if err := r.encodeAudio(ctx); err != nil {
-				errs <- err
+				audioErr <- err
 				cancel()
-			}
-		}()
-	}
-
-	queue := make(chan int)
-	for w := 0; w < min(r.workers, len(r.segs)); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range queue {
-				if err := r.encodeSegment(ctx, i); err != nil {
-					errs <- err
-					cancel()
-					return
-				}
 			}
 		}()
 	}
@@ -77,6 +63,50 @@ func (r *run) encode(ctx context.Context) error {
 			}
 		}
 	}()
+	var err error
+	if r.rate != nil && !r.rate.onePass {
+		err = r.analyse(ctx)
+	}
+	if err == nil {
+		err = r.eachSegment(ctx, r.encodeSegment)
+	}
+	if err != nil {
+		cancel()
+	}
+	wg.Wait()
+	ticker.Stop()
+	close(done)
+	close(audioErr)
+	if aerr := <-audioErr; aerr != nil && (err == nil || errors.Is(err, context.Canceled)) {
+		return aerr
+	}
+	if err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// eachSegment runs fn for every segment, on at most r.workers at once.
+// The first error cancels the others and is returned.
+func (r *run) eachSegment(ctx context.Context, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(r.segs))
+	queue := make(chan int)
+	for w := 0; w < min(r.workers, len(r.segs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range queue {
+				if err := fn(ctx, i); err != nil {
+					errs <- err
+					cancel()
+					return
+				}
+			}
+		}()
+	}
 feed:
 	for i := range r.segs {
 		select {
@@ -87,8 +117,6 @@ feed:
 	}
 	close(queue)
 	wg.Wait()
-	ticker.Stop()
-	close(done)
 	close(errs)
 	if err := <-errs; err != nil {
 		return err
@@ -128,6 +156,11 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 	sum := &r.segResults[i]
 	*sum = SegmentSummary{Index: i, Frames: want, StartSeconds: r.out.seconds(r.out.Spans[i].TrimStart)}
 	if r.reused[i] {
+		if r.rate != nil {
+			if _, bytes, err := videoPackets(ctx, r.segmentPath(i)); err == nil {
+				r.segmentDone(i, bytes)
+			}
+		}
 		r.framesDone[i].Store(int64(want))
 		r.mu.Lock()
 		r.status.SegmentsDone++
@@ -175,19 +208,22 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 		sum.Seconds = res.Finished.Sub(res.Started).Seconds()
 		if err != nil {
 			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
-			avoid = append(avoid, res.Node)
+			if !r.raiseRate(i, err) {
+				avoid = append(avoid, res.Node)
+			}
 			r.event(SegmentEvent{Index: i, State: "failed", Node: res.Node, Attempt: attempt, Frames: want, Error: lastErr.Error()})
 			continue
 		}
 		if line := r.decodeDamage(seg, res.Output); line != "" {
 			return r.damagedLog(seg, line)
 		}
-		got, err := countVideoPackets(ctx, r.segmentPath(i))
+		got, bytes, err := videoPackets(ctx, r.segmentPath(i))
 		if err != nil {
 			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
 			continue
 		}
 		if got == want {
+			r.segmentDone(i, bytes)
 			r.framesDone[i].Store(int64(want))
 			if sum.Seconds > 0 {
 				sum.FPS = float64(want) / sum.Seconds
@@ -216,6 +252,9 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 
 func (r *run) segmentCommand(seg scheduler.Segment, seek int64) media.SegmentCommand {
 	opts := r.opts.Video
+	if r.rate != nil && r.rate.budget != nil {
+		opts = r.finalOptions(seg.Index)
+	}
 	if r.videoCodec != "" {
 		opts = append([]string{"-c:v", r.videoCodec}, opts...)
 	}
@@ -242,17 +281,24 @@ func (r *run) segmentCommand(seg scheduler.Segment, seek int64) media.SegmentCom
 }
 
 func countVideoPackets(ctx context.Context, path string) (int, error) {
+	n, _, err := videoPackets(ctx, path)
+	return n, err
+}
+
+// videoPackets counts the video packets of path that are not discarded,
+// and their bytes.
+func videoPackets(ctx context.Context, path string) (n int, bytes int64, err error) {
 	pkts, err := media.ReadPackets(ctx, path, "v:0")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	n := 0
 	for _, p := range pkts {
 		if !p.Discard {
 			n++
+			bytes += p.Size
 		}
 	}
-	return n, nil
+	return n, bytes, nil
 }
 
 func nodeName(n string) string {

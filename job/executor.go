@@ -14,8 +14,10 @@ type Role string
 // Task roles.
 const (
 	RoleSegment Role = "segment"
-	RoleAudio   Role = "audio"
-	RoleMerge   Role = "merge"
+	// RoleAnalysis measures a segment for a bitrate target (twopass.go).
+	RoleAnalysis Role = "analysis"
+	RoleAudio    Role = "audio"
+	RoleMerge    Role = "merge"
 )
 
 // Task is one ffmpeg run of a job.

@@ -24,6 +24,18 @@ type Summary struct {
 	TempDir        string           `json:"temp_dir,omitempty"`
 	// Placement says, per node, what the plan gave it and why (swarm).
 	Placement []NodePlacement `json:"placement,omitempty"`
+	// Bitrate is the account of a -b:v target, nil without one.
+	Bitrate *BitrateSummary `json:"bitrate,omitempty"`
+}
+
+// BitrateSummary is how a bitrate target was met over the whole file.
+type BitrateSummary struct {
+	// Method is "two-pass" (the encoder's own passes), "analysed"
+	// (complexity from a probe, one pass at each segment's share) or
+	// "one-pass" (--one-pass: every segment at the target).
+	Method string  `json:"method"`
+	Target float64 `json:"target"` // bits per second
+	Video  float64 `json:"video"`  // bits per second of the video stream made
 }
 
 // SegmentSummary is one segment's account.
@@ -35,6 +47,10 @@ type SegmentSummary struct {
 	FPS          float64 `json:"fps"`
 	Node         string  `json:"node"`
 	Attempts     int     `json:"attempts"`
+	// With a bitrate target: what the segment was asked for and made, in
+	// bits per second.
+	AskedBitrate float64 `json:"asked_bitrate,omitempty"`
+	Bitrate      float64 `json:"bitrate,omitempty"`
 }
 
 // TaskSummary is where a single task ran and for how long.

@@ -188,6 +188,7 @@ func (r *run) verify(ctx context.Context) (*Summary, error) {
 		OutputDuration: out.Video.Duration,
 		Audio:          audio,
 		SegmentTimings: r.segResults,
+		Bitrate:        r.bitrateSummary(),
 		AudioTask:      r.audioResult,
 		MergeTask:      r.mergeResult,
 	}, nil

@@ -254,6 +254,9 @@ type SubmitRequest struct {
 	Output string `json:"output,omitempty"`
 	// Options are ffmpeg output options, as after INPUT on the CLI.
 	Options []string `json:"options"`
+	// OnePass keeps a -b:v target one-pass in every segment (no analysis
+	// pass, no budget split), as the CLI's --one-pass.
+	OnePass bool `json:"one_pass,omitempty"`
 }
 
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -323,7 +326,7 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 	if _, err := os.Stat(filepath.Join(s.layout.Download(), out)); err == nil {
 		return nil, &apiError{409, fmt.Sprintf("output %s already exists in %s/", out, nfs.DownloadDir)}
 	}
-	return &Record{ID: job.NewJobID(), State: StateQueued, Input: in, Output: out, Options: req.Options, Created: time.Now(), Segments: []SegmentState{}}, nil
+	return &Record{ID: job.NewJobID(), State: StateQueued, Input: in, Output: out, Options: req.Options, OnePass: req.OnePass, Created: time.Now(), Segments: []SegmentState{}}, nil
 }
 
 // decodeStrict reads one JSON object of at most maxJSONBody bytes into v:

@@ -225,6 +225,7 @@ func (s *Server) execute(ctx context.Context, id string) {
 		TempDir:    s.layout.Tmp(),
 		PartialDir: s.layout.Download(),
 		FFmpegArgs: append([]string(nil), r.Options...),
+		OnePass:    r.OnePass,
 		Log:        s.opt.Log,
 		OnSegment:  func(e job.SegmentEvent) { s.onSegment(id, e) },
 		Progress:   func(st job.Status) { s.onProgress(id, st) },

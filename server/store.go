@@ -31,6 +31,7 @@ type Record struct {
 	Input    string     `json:"input"`  // relative to the storage root
 	Output   string     `json:"output"` // a name in download/
 	Options  []string   `json:"options"`
+	OnePass  bool       `json:"one_pass,omitempty"`
 	Created  time.Time  `json:"created"`
 	Started  *time.Time `json:"started,omitempty"`
 	Finished *time.Time `json:"finished,omitempty"`

@@ -61,7 +61,7 @@ func (x *Executor) Adopt(ctx context.Context, jobID string) error {
 func serviceTask(labels map[string]string) (key string, ok bool) {
 	role := job.Role(labels[LabelRole])
 	switch role {
-	case job.RoleSegment:
+	case job.RoleSegment, job.RoleAnalysis:
 		seg, err := strconv.Atoi(labels[LabelSegment])
 		if err != nil || seg < 0 {
 			return "", false
@@ -76,7 +76,7 @@ func serviceTask(labels map[string]string) (key string, ok bool) {
 // taskKey identifies a task of a job across scheduler restarts: its role
 // and segment, as its service's labels record them.
 func taskKey(role job.Role, segment int) string {
-	if role != job.RoleSegment {
+	if role != job.RoleSegment && role != job.RoleAnalysis {
 		segment = -1
 	}
 	return fmt.Sprintf("%s %d", role, segment)

@@ -87,7 +87,7 @@ func transcodeRemote(ctx context.Context, cfg job.Config, sf *serverFlags, bar *
 	}
 	logf("uploaded %s as %s in %.1fs", cfg.Input, path, time.Since(start).Seconds())
 	out := fmt.Sprintf("%s-%s", job.NewJobID(), filepath.Base(cfg.Output))
-	rec, err := c.Submit(ctx, server.SubmitRequest{Input: path, Output: out, Options: opts})
+	rec, err := c.Submit(ctx, server.SubmitRequest{Input: path, Output: out, Options: opts, OnePass: cfg.OnePass})
 	if err != nil {
 		return nil, err
 	}

@@ -39,9 +39,20 @@ processes here). Everything after INPUT goes to ffmpeg as output options:
   dswarm transcode --local movie.mp4 -c:v libx264 -crf 23 -preset veryfast
   dswarm transcode --local movie.mp4 -o movie.mkv -c:v ffv1 -c:a flac
 
-Options that cannot be applied per segment exactly are refused with the
-reason: -filter_complex, -map, time-dependent filters (fade, select, ...)
-and anything that reads or writes other files. -r R is applied as ffmpeg's
+Only options dswarm knows to be safe are passed on (codecs, encoder and
+muxer options, metadata, filter chains of filters that touch no file);
+anything else is refused with the reason: -filter_complex, -map,
+time-dependent filters (fade, select, ...), preset files, and anything that
+reads or writes other files.
+
+A bitrate target (-b:v without -crf/-qp) holds over the whole file: every
+segment is analysed first, the file's bits are split by the complexity
+measured, and each segment is encoded at its share, with the encoder's own
+second pass for libx264, libx265 and mpeg4 (--one-pass: one pass at the
+target in every segment):
+  dswarm transcode --local movie.mp4 -c:v libx264 -b:v 2M -maxrate 3M -bufsize 4M
+
+-r R is applied as ffmpeg's
 fps filter would on the whole file, frame for frame. -ss/-t/-to trim the
 plan: exactly the frames whose time from the input's start is in [ss, ss+t)
 are encoded, and the audio and subtitles are cut to the same window.
@@ -73,6 +84,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "where segment files go (default: the output's directory)")
 	fs.BoolVar(&cfg.KeepTemp, "keep-temp", false, "keep the segment files and lists after the job")
 	fs.BoolVar(&cfg.Overwrite, "overwrite", false, "replace the output if it exists (ffmpeg's -y does too)")
+	fs.BoolVar(&cfg.OnePass, "one-pass", false, "with -b:v, encode every segment in one pass at the target rate (default: analyse every segment, split the file's bits by complexity, then encode each at its share)")
 	fs.BoolVar(&asJSON, "json", false, "print a machine-readable summary on stdout at the end")
 	fs.BoolVarP(&quiet, "quiet", "q", false, "print nothing but errors (and the --json summary)")
 	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")

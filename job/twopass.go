@@ -1,0 +1,213 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/dswarm/dswarm/media"
+	"github.com/dswarm/dswarm/scheduler"
+)
+
+// A distributed two-pass (media.BitrateTarget): every segment is analysed
+// first, then the file's bit budget is split over the segments by what the
+// analysis measured, and each segment encodes at its share. The stats files
+// of the encoders' own first passes stay in the job's folder, named by
+// dswarm.
+
+// rateControl is the job's bitrate target and its budget, shared by the
+// segment workers.
+type rateControl struct {
+	target  *media.BitrateTarget
+	onePass bool // --one-pass: every segment at the target, no analysis
+	seconds []float64
+	mu      sync.Mutex
+	budget  *scheduler.BitBudget // nil before the analysis, and with onePass
+	asked   []float64            // bits per second asked of each segment
+	bytes   []int64              // video bytes each finished segment made
+	least   map[int]float64      // bits per second an encoder said a segment needs at least
+}
+
+func (r *run) statsPrefix(i int) string {
+	return filepath.Join(r.temp, fmt.Sprintf("seg-%05d.pass", i))
+}
+
+func (r *run) analysisPath(i int) string {
+	return filepath.Join(r.temp, fmt.Sprintf("seg-%05d.analysis.nut", i))
+}
+
+// segmentSeconds is each segment's duration: its frames' durations, or
+// its output slots with -r.
+func (r *run) segmentSeconds() []float64 {
+	secs := make([]float64, len(r.segs))
+	if !r.out.Rate.IsZero() {
+		for i, s := range r.out.Spans {
+			secs[i] = r.out.TimeBase.Seconds(int64(s.Frames))
+		}
+		return secs
+	}
+	starts := make([]int64, len(r.segs))
+	for i, s := range r.segs {
+		starts[i] = s.StartPTS
+	}
+	for _, f := range r.src.frames {
+		i := sort.Search(len(starts), func(i int) bool { return starts[i] > f.PTS }) - 1
+		if i < 0 || (!r.segs[i].Last && f.PTS >= r.segs[i].EndPTS) {
+			continue
+		}
+		secs[i] += r.src.video.TimeBase.Seconds(f.Duration)
+	}
+	return secs
+}
+
+// analyse runs every segment's analysis task and plans the bit budget.
+// Segments kept from an earlier run count with the bits they hold.
+func (r *run) analyse(ctx context.Context) error {
+	rc := r.rate
+	r.setPhase("analyse")
+	complexity := make([]float64, len(r.segs))
+	err := r.eachSegment(ctx, func(ctx context.Context, i int) error {
+		if r.reused[i] {
+			return nil
+		}
+		bits, err := r.analyseSegment(ctx, i)
+		complexity[i] = bits
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	secs := rc.seconds
+	total := 0.0
+	for _, s := range secs {
+		total += s
+	}
+	kept := map[int]float64{}
+	for i := range r.segs {
+		if r.reused[i] {
+			_, bytes, err := videoPackets(ctx, r.segmentPath(i))
+			if err != nil {
+				return fmt.Errorf("segment %d kept from the earlier run: %w", i, err)
+			}
+			kept[i], complexity[i] = float64(bytes*8), float64(bytes*8)
+		}
+	}
+	rc.budget = scheduler.NewBitBudget(rc.target.Bitrate*total, complexity, secs, rc.target.MaxRate)
+	for i, bits := range kept {
+		rc.budget.Done(i, bits)
+	}
+	r.setPhase("encode")
+	return nil
+}
+
+// analyseSegment runs segment i's analysis task and returns the bits it
+// took at the analysis's constant quality. Like a segment, it must hold
+// exactly the segment's frames, or the second pass would not match it.
+func (r *run) analyseSegment(ctx context.Context, i int) (float64, error) {
+	seg := r.segs[i]
+	want := r.out.Spans[i].Frames
+	seek := seg.Seek
+	codec, opts := r.rate.target.AnalysisOptions(r.opts.Video, r.statsPrefix(i))
+	defer os.Remove(r.analysisPath(i))
+	var lastErr error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		cmd := r.segmentCommand(seg, seek)
+		cmd.Options = append([]string{"-c:v", codec}, opts...)
+		if r.cfg.SegmentThreads > 0 && !hasOption(opts, "-threads") {
+			cmd.Options = append(cmd.Options, "-threads", strconv.Itoa(r.cfg.SegmentThreads))
+		}
+		cmd.Output = r.analysisPath(i)
+		res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: fmt.Sprintf("ana-%03d", i), Role: RoleAnalysis,
+			Segment: i, Args: cmd.Args(), Output: cmd.Output})
+		if err != nil {
+			return 0, fmt.Errorf("analysis of segment %d: %w", i, err)
+		}
+		n, bytes, err := videoPackets(ctx, cmd.Output)
+		if err == nil && n == want {
+			return float64(bytes * 8), nil
+		}
+		lastErr = fmt.Errorf("analysis of segment %d on node %s: %d frames, planned %d", i, nodeName(res.Node), n, want)
+		if err != nil {
+			lastErr = fmt.Errorf("analysis of segment %d on node %s: %w", i, nodeName(res.Node), err)
+		}
+		if n < want && seek != scheduler.NoSeek {
+			seek = seg.FallbackSeek
+		}
+	}
+	return 0, lastErr
+}
+
+// finalOptions are segment i's video options at its share of the budget,
+// asked for now.
+func (r *run) finalOptions(i int) []string {
+	rc := r.rate
+	rc.mu.Lock()
+	rate := max(rc.budget.Ask(i), rc.least[i])
+	rc.asked[i] = rate
+	rc.mu.Unlock()
+	return rc.target.FinalOptions(r.opts.Video, r.statsPrefix(i), rate)
+}
+
+// raiseRate takes note when segment i's encode failed because its share
+// was below what the encoder can make: the next attempt asks for that, and
+// no node is to blame.
+func (r *run) raiseRate(i int, err error) bool {
+	least, ok := media.MinimumBitrate(err)
+	if !ok || r.rate == nil || r.rate.budget == nil {
+		return false
+	}
+	r.rate.mu.Lock()
+	defer r.rate.mu.Unlock()
+	if r.rate.least == nil {
+		r.rate.least = map[int]float64{}
+	}
+	if least <= r.rate.least[i] {
+		return false
+	}
+	r.rate.least[i] = least * 1.05
+	return true
+}
+
+// segmentDone records the video bytes segment i made, for the budget and
+// the summary.
+func (r *run) segmentDone(i int, bytes int64) {
+	rc := r.rate
+	if rc == nil {
+		return
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.bytes[i] = bytes
+	if rc.budget != nil {
+		rc.budget.Done(i, float64(bytes*8))
+	}
+	r.segResults[i].Bitrate = float64(bytes*8) / rc.seconds[i]
+	r.segResults[i].AskedBitrate = rc.asked[i]
+}
+
+// bitrateSummary is the account of the target over the whole video.
+func (r *run) bitrateSummary() *BitrateSummary {
+	rc := r.rate
+	if rc == nil {
+		return nil
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	var bits, secs float64
+	for i, b := range rc.bytes {
+		bits += float64(b * 8)
+		secs += rc.seconds[i]
+	}
+	method := "two-pass"
+	switch {
+	case rc.onePass:
+		method = "one-pass"
+	case !rc.target.OwnPasses:
+		method = "analysed"
+	}
+	return &BitrateSummary{Method: method, Target: rc.target.Bitrate, Video: bits / secs}
+}

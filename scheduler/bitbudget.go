@@ -1,0 +1,167 @@
+package scheduler
+
+import "math"
+
+// BitBudget splits a file's bits over its segments for a bitrate target,
+// and steers the split while segments finish.
+//
+// Each segment's share is proportional to its complexity: the bits it took
+// at one constant quality in the analysis pass, which is what a whole-file
+// two-pass spends in proportion to. Encoders miss what they are asked for,
+// more on short pieces and always the same way on one content, so as
+// segments finish the budget learns the ratio of bits produced to bits
+// asked and asks the segments still to start for what keeps the total on
+// target. A cap (-maxrate) bounds every segment's rate; what the cap cuts
+// off goes to the segments below it.
+type BitBudget struct {
+	total   float64
+	planned []float64 // bits, by complexity, after the cap
+	seconds []float64
+	asked   []float64 // bits asked of a started segment, 0 before
+	got     []float64 // bits produced by a finished segment, -1 before
+	floors  []float64 // bits no segment is asked to go below
+	capRate float64
+}
+
+// minShare is the least part of the file's mean rate a segment is asked
+// for: a still segment's proportional share can fall below what an encoder
+// makes at its coarsest quantiser (x264 then refuses the rate as too low),
+// and a few percent of the budget is a small price for no such failure.
+const minShare = 0.05
+
+// NewBitBudget plans totalBits over segments of the given complexities and
+// durations (seconds); maxRate (bits per second, 0 for none) caps each.
+func NewBitBudget(totalBits float64, complexity, seconds []float64, maxRate float64) *BitBudget {
+	n := len(complexity)
+	b := &BitBudget{total: totalBits, seconds: seconds, capRate: maxRate,
+		asked: make([]float64, n), got: make([]float64, n)}
+	for i := range b.got {
+		b.got[i] = -1
+	}
+	var duration float64
+	for _, sec := range seconds {
+		duration += sec
+	}
+	b.floors = make([]float64, n)
+	for i, sec := range seconds {
+		b.floors[i] = math.Max(minShare*totalBits/math.Max(duration, 1e-3), 1000) * sec
+	}
+	b.planned = split(totalBits, complexity, b.floors, b.caps(seconds, maxRate))
+	return b
+}
+
+func (b *BitBudget) caps(seconds []float64, maxRate float64) []float64 {
+	caps := make([]float64, len(seconds))
+	for i, s := range seconds {
+		caps[i] = math.Inf(1)
+		if maxRate > 0 {
+			caps[i] = maxRate * s
+		}
+	}
+	return caps
+}
+
+// split shares total in proportion to weights, each share within its
+// floor and cap: what a capped share cannot take goes to the others, what
+// a floored one needs comes from them.
+func split(total float64, weights, floors, caps []float64) []float64 {
+	shares := make([]float64, len(weights))
+	fixed := make([]bool, len(weights))
+	left := total
+	for {
+		var w float64
+		var n int
+		for i, f := range fixed {
+			if !f {
+				w += math.Max(weights[i], 0)
+				n++
+			}
+		}
+		if n == 0 {
+			return shares
+		}
+		for i, f := range fixed {
+			if f {
+				continue
+			}
+			shares[i] = left / float64(n)
+			if w > 0 {
+				shares[i] = left * math.Max(weights[i], 0) / w
+			}
+		}
+		// Caps first, then floors, each fixed only when no cap is broken:
+		// fixing both at once could leave bits unshared.
+		changed := false
+		for _, bound := range []func(i int) (float64, bool){
+			func(i int) (float64, bool) { return caps[i], shares[i] > caps[i] },
+			func(i int) (float64, bool) { return floors[i], shares[i] < floors[i] },
+		} {
+			for i, f := range fixed {
+				if v, out := bound(i); !f && out {
+					shares[i], fixed[i], changed = v, true, true
+					left -= v
+				}
+			}
+			if changed {
+				break
+			}
+		}
+		if !changed {
+			return shares
+		}
+	}
+}
+
+// Planned is segment i's share of the budget in bits, before any steering.
+func (b *BitBudget) Planned(i int) float64 { return b.planned[i] }
+
+// Ask returns the bitrate (bits per second) to ask of segment i as it
+// starts, and records it. The bits still free (the total less what
+// finished segments produced and what running ones are expected to) are
+// shared over the segments not yet started in proportion to their plan,
+// and divided by the encoder's measured ratio of produced to asked.
+func (b *BitBudget) Ask(i int) float64 {
+	var producedAsked, producedSteered, produced, running, notStarted float64
+	for j := range b.planned {
+		switch {
+		case b.got[j] >= 0:
+			produced += b.got[j]
+			// A segment held at its floor tells nothing of the encoder's
+			// aim: it could not spend what it was given.
+			if b.asked[j] > b.floors[j]*1.001 {
+				producedAsked += b.asked[j]
+				producedSteered += b.got[j]
+			}
+		case b.asked[j] > 0 && j != i:
+			running += b.asked[j]
+		default:
+			notStarted += b.planned[j]
+		}
+	}
+	ratio := 1.0
+	if producedAsked > 0 {
+		ratio = clamp(producedSteered/producedAsked, 0.75, 1.33)
+	}
+	free := b.total - produced - running*ratio
+	factor := 1.0
+	if notStarted > 0 {
+		factor = clamp(free/notStarted, 0.5, 2)
+	}
+	bits := math.Max(b.planned[i]*factor/ratio, b.floors[i])
+	if b.capRate > 0 {
+		bits = math.Min(bits, b.capRate*b.seconds[i])
+	}
+	b.asked[i] = bits
+	return bits / math.Max(b.seconds[i], 1e-3)
+}
+
+// Done records the bits segment i produced. A segment kept from an
+// earlier run is Done without an Ask: it counts as produced what asked.
+func (b *BitBudget) Done(i int, bits float64) {
+	if b.asked[i] == 0 {
+		b.asked[i] = bits
+	}
+	b.got[i] = bits
+}
+
+func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }

@@ -1,0 +1,100 @@
+package scheduler
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestSplit(t *testing.T) {
+	inf := 1e300
+	for _, tc := range []struct {
+		name    string
+		total   float64
+		weights []float64
+		caps    []float64
+		want    []float64
+	}{
+		{"by weight", 100, []float64{1, 3}, []float64{inf, inf}, []float64{25, 75}},
+		{"zero weights share equally", 90, []float64{0, 0, 0}, []float64{inf, inf, inf}, []float64{30, 30, 30}},
+		{"a cap gives its excess to the others", 100, []float64{1, 3}, []float64{inf, 60}, []float64{40, 60}},
+		{"caps in cascade", 100, []float64{1, 1, 8}, []float64{inf, 15, 50}, []float64{35, 15, 50}},
+		{"everything capped", 100, []float64{1, 1}, []float64{10, 20}, []float64{10, 20}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := split(tc.total, tc.weights, make([]float64, len(tc.weights)), tc.caps)
+			assert.InDeltaSlice(t, tc.want, got, 1e-9)
+		})
+	}
+}
+
+func TestSplitFloors(t *testing.T) {
+	inf := 1e300
+	got := split(100, []float64{1, 99}, []float64{10, 0}, []float64{inf, inf})
+	assert.InDeltaSlice(t, []float64{10, 90}, got, 1e-9, "a floored share takes from the others")
+	got = split(100, []float64{1, 1, 98}, []float64{10, 10, 0}, []float64{inf, inf, 60})
+	assert.InDeltaSlice(t, []float64{20, 20, 60}, got, 1e-9, "capped: the floored ones take the rest by weight")
+}
+
+// A still segment next to busy ones is asked for at least 5 % of the mean
+// rate, never the trickle a pure proportion gives.
+func TestBitBudgetFloor(t *testing.T) {
+	b := NewBitBudget(20e6, []float64{12e3, 100e6}, []float64{10, 10}, 0)
+	assert.InDelta(t, 0.05e6, b.Planned(0)/10, 1, "5 %% of the mean 1 Mb/s")
+	assert.InDelta(t, 19.5e6, b.Planned(1), 1)
+	assert.GreaterOrEqual(t, b.Ask(0), 0.05e6)
+}
+
+func TestBitBudgetPlan(t *testing.T) {
+	// 60 s at 1 Mb/s over three 20 s segments of complexity 1:2:3.
+	b := NewBitBudget(60e6, []float64{1, 2, 3}, []float64{20, 20, 20}, 0)
+	assert.InDelta(t, 10e6, b.Planned(0), 1)
+	assert.InDelta(t, 20e6, b.Planned(1), 1)
+	assert.InDelta(t, 30e6, b.Planned(2), 1)
+	// Before anything finished, a segment is asked for its plan.
+	assert.InDelta(t, 0.5e6, b.Ask(0), 1)
+}
+
+func TestBitBudgetMaxRate(t *testing.T) {
+	// -maxrate 1.2M caps the complex segment; the others take the rest.
+	b := NewBitBudget(60e6, []float64{1, 1, 10}, []float64{20, 20, 20}, 1.2e6)
+	assert.InDelta(t, 24e6, b.Planned(2), 1)
+	assert.InDelta(t, 18e6, b.Planned(0), 1)
+	for i := 0; i < 3; i++ {
+		assert.LessOrEqual(t, b.Ask(i), 1.2e6+1e-6)
+	}
+}
+
+// An encoder that always makes 10 % fewer bits than asked: once segments
+// finish, the rest are asked for more, and the total lands on target.
+func TestBitBudgetSteersTheTotal(t *testing.T) {
+	const n = 12
+	complexity := make([]float64, n)
+	seconds := make([]float64, n)
+	for i := range complexity {
+		complexity[i] = float64(1 + i%4)
+		seconds[i] = 5
+	}
+	const total = 60e6
+	for _, bias := range []float64{0.9, 1.1} {
+		b := NewBitBudget(total, complexity, seconds, 0)
+		produced := 0.0
+		// Two at a time, as on two workers.
+		for i := 0; i < n; i += 2 {
+			r0, r1 := b.Ask(i), b.Ask(i+1)
+			b.Done(i, r0*seconds[i]*bias)
+			b.Done(i+1, r1*seconds[i+1]*bias)
+			produced += (r0*seconds[i] + r1*seconds[i+1]) * bias
+		}
+		assert.InDelta(t, 1, produced/total, 0.02, "bias %.1f: total %.3f of target", bias, produced/total)
+	}
+}
+
+// Segments kept from an earlier run count as produced; the others share
+// what is left.
+func TestBitBudgetKeptSegments(t *testing.T) {
+	b := NewBitBudget(30e6, []float64{1, 1, 1}, []float64{10, 10, 10}, 0)
+	b.Done(0, 14e6) // kept: took more than its plan of 10e6
+	rate := b.Ask(1)
+	assert.InDelta(t, 0.8e6, rate, 1e3, "16e6 left over two segments")
+}
