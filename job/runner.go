@@ -29,6 +29,8 @@ type source struct {
 	extents map[int]media.Extent
 	// breaks are where the video's decode timestamps jump (splices)
 	breaks []media.Break
+	// gopEnds are the dts of the video packets just before a keyframe
+	gopEnds map[int64]bool
 }
 
 // Run walks one job through probe -> plan -> run -> merge -> verify. On any
@@ -227,7 +229,7 @@ func probeSource(ctx context.Context, input string) (*source, error) {
 		}
 	}
 	return &source{info: info, video: video, frames: frames, keys: keys, extents: media.Extents(pkts),
-		breaks: media.TimestampBreaks(pkts, video.Index, video.TimeBase)}, nil
+		breaks: media.TimestampBreaks(pkts, video.Index, video.TimeBase), gopEnds: media.GOPEnds(pkts, video.Index)}, nil
 }
 
 // window keeps the frames of the -ss/-t window: those whose time from the

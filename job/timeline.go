@@ -93,9 +93,10 @@ func (r *run) damagedLog(seg scheduler.Segment, line string) error {
 // flags as corrupt (a capture that lost data): the decoder conceals such
 // damage from the frames before it, which a segment that starts after a
 // keyframe does not have, so its frames would differ from ffmpeg's. A
-// packet in the first GOP is decoded alike by both (both start there), and
-// the packets at a splice are flagged only because the continuity counters
-// restart there.
+// packet in the first GOP is decoded alike by both (both start there); the
+// last packet before a keyframe or a timestamp break is where a splice
+// restarts the continuity counters, and damage there stays inside a GOP
+// that both decode from the same keyframe.
 func (r *run) checkCorrupt(ctx context.Context, src *source) error {
 	corrupt, err := media.ReadCorrupt(ctx, r.cfg.Input, src.video.Index)
 	if err != nil {
@@ -106,7 +107,7 @@ func (r *run) checkCorrupt(ctx context.Context, src *source) error {
 		splice[b.Last], splice[b.DTS] = true, true
 	}
 	for _, c := range corrupt {
-		if splice[c.DTS] || (len(src.keys) > 1 && c.DTS != media.NoPTS && c.DTS < src.keys[1]) {
+		if splice[c.DTS] || src.gopEnds[c.DTS] || (len(src.keys) > 1 && c.DTS != media.NoPTS && c.DTS < src.keys[1]) {
 			continue
 		}
 		at := "an unknown time"

@@ -168,3 +168,21 @@ func ParseCorrupt(r io.Reader) []Corrupt {
 }
 
 var corruptLine = regexp.MustCompile(`Packet corrupt \(stream = (\d+), dts = (-?\d+|NOPTS)\)`)
+
+// GOPEnds returns the dts of every packet of stream that comes just before
+// a keyframe in decode order: where a capture spliced at a keyframe breaks
+// its continuity counters, and where damage stays inside the GOP it ends.
+func GOPEnds(pkts []Packet, stream int) map[int64]bool {
+	out := map[int64]bool{}
+	prev := NoPTS
+	for _, p := range pkts {
+		if p.Stream != stream || p.Discard {
+			continue
+		}
+		if p.Key && prev != NoPTS {
+			out[prev] = true
+		}
+		prev = p.DTS
+	}
+	return out
+}

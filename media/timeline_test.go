@@ -99,3 +99,12 @@ func TestDamageReport(t *testing.T) {
 		})
 	}
 }
+
+func TestGOPEnds(t *testing.T) {
+	pkts := []Packet{
+		{Stream: 0, DTS: 0, Key: true}, {Stream: 1, DTS: 5}, {Stream: 0, DTS: 10},
+		{Stream: 0, DTS: 20, Discard: true}, {Stream: 0, DTS: 30, Key: true}, {Stream: 0, DTS: 40},
+		{Stream: 1, DTS: 45, Key: true}, {Stream: 0, DTS: 50, Key: true},
+	}
+	assert.Equal(t, map[int64]bool{10: true, 40: true}, GOPEnds(pkts, 0))
+}

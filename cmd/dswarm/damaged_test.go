@@ -31,48 +31,56 @@ func TestDamagedInputs(t *testing.T) {
 		name string
 		src  func(t *testing.T) string
 		want string
+		opts []string // more output options, for both
 	}{
 		{"ts splice: timestamps repeat, another resolution", func(t *testing.T) string {
 			return testmedia.Spliced(t, "splice-repeat.ts", testmedia.ProgramTS, testmedia.AdTS)
-		}, equal},
+		}, equal, nil},
+		{"ts resolution change, timestamps continue", func(t *testing.T) string {
+			return testmedia.Spliced(t, "splice-continue.ts", testmedia.ProgramTS, testmedia.AdAfterTS)
+		}, equal, nil},
+		{"ts splice at another resolution, halved by -vf", func(t *testing.T) string {
+			return testmedia.Spliced(t, "splice-repeat.ts", testmedia.ProgramTS, testmedia.AdTS)
+		}, equal, []string{"-vf", "scale=iw/2:ih/2"}},
 		{"ts splice back and forth", func(t *testing.T) string {
 			return testmedia.Spliced(t, "splice-twice.ts", testmedia.ProgramTS, testmedia.AdTS, testmedia.ProgramTS)
-		}, equal},
+		}, equal, nil},
 		{"ts clock jumps 30 s ahead", func(t *testing.T) string {
 			return testmedia.Spliced(t, "splice-jump.ts", testmedia.ProgramTS, testmedia.LaterTS)
-		}, equal},
+		}, equal, nil},
 		{"mpeg-2 open-GOP splice", func(t *testing.T) string {
 			return testmedia.Spliced(t, "splice-mpeg2.ts", testmedia.ProgramMPEG2, testmedia.AdMPEG2)
-		}, either},
+		}, either, nil},
 		{"ts pts wraps at 33 bits", func(t *testing.T) string {
 			src := testmedia.Generate(t, testmedia.WrapTS)
 			assertWraps(t, src)
 			return src
-		}, equal},
+		}, equal, nil},
 		{"ts, a few bytes damaged", func(t *testing.T) string {
 			return testmedia.Corrupted(t, testmedia.ProgramLonger, 0.3, 500, 5000, 2)
-		}, either},
+		}, either, nil},
 		{"ts, a block damaged", func(t *testing.T) string {
 			return testmedia.Corrupted(t, testmedia.ProgramLonger, 0.5, 2000, 30000, 1)
-		}, either},
+		}, either, nil},
 		{"mp4, a block damaged", func(t *testing.T) string {
 			return testmedia.Corrupted(t, testmedia.ProgramMP4, 0.5, 2000, 30000, 1)
-		}, either},
+		}, either, nil},
 		{"mp4, a few bytes damaged", func(t *testing.T) string {
 			return testmedia.Corrupted(t, testmedia.ProgramMP4, 0.3, 500, 5000, 2)
-		}, either},
+		}, either, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := tc.src(t)
 			dir := t.TempDir()
 			ref := filepath.Join(dir, "single-pass.mkv")
-			if out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-y", "-i", src, "-c:v", "ffv1", ref).CombinedOutput(); err != nil {
+			args := append([]string{"-nostdin", "-v", "error", "-y", "-i", src, "-c:v", "ffv1"}, tc.opts...)
+			if out, err := exec.Command("ffmpeg", append(args, ref)...).CombinedOutput(); err != nil {
 				t.Fatalf("single-pass ffmpeg: %v\n%s", err, out)
 			}
 			outDir := filepath.Join(dir, "out")
 			require.NoError(t, os.Mkdir(outDir, 0o755))
 			out := filepath.Join(outDir, "out.mkv")
-			code, _, stderr := transcode(t, "--local", "--json", "-q", "--segment-duration", "1s", src, "-o", out, "-c:v", "ffv1")
+			code, _, stderr := transcode(t, append([]string{"--local", "--json", "-q", "--segment-duration", "1s", src, "-o", out, "-c:v", "ffv1"}, tc.opts...)...)
 			entries, err := os.ReadDir(outDir)
 			require.NoError(t, err)
 			if code != 0 {

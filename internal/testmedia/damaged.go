@@ -35,6 +35,9 @@ var (
 	ProgramTS = tsPart("program.ts", small, 4)
 	// AdTS is another resolution and picture, with the same timestamps.
 	AdTS = tsPart("ad-480x360.ts", "smptehdbars=s=480x360:r=25", 3)
+	// AdAfterTS is AdTS with timestamps that continue ProgramTS's: a
+	// resolution change without a timestamp break.
+	AdAfterTS = tsPart("ad-after-480x360.ts", "smptehdbars=s=480x360:r=25", 3, "-output_ts_offset", "4.08")
 	// LaterTS starts 30 s later: a jump past ffmpeg's 10 s threshold.
 	LaterTS       = tsPart("later.ts", small, 3, "-output_ts_offset", "30")
 	ProgramMPEG2  = mpeg2Part("program-mpeg2.ts", small, 4)
