@@ -33,6 +33,7 @@ type keptStream struct {
 	Colour      string // range/space/transfer/primaries
 	SideData    string // the stream's side data (display matrix: rotation)
 	Frames      int    // video only
+	Packets     int    // subtitles only: the captions kept
 	// FrameSideData are the side data types of the first frame of the
 	// first and of a later segment (video only, without the encoder's
 	// unregistered-user-data SEI).
@@ -91,6 +92,9 @@ func probeKept(t *testing.T, path string) kept {
 		ks.Disposition = strings.Join(flags, "+")
 		for _, sd := range s.SideData {
 			ks.SideData += fmt.Sprintf("%v rotation=%v;", sd["side_data_type"], sd["rotation"])
+		}
+		if s.Type == "subtitle" {
+			fmt.Sscan(s.Packets, &ks.Packets)
 		}
 		if s.Type == "video" {
 			fmt.Sscan(s.Packets, &ks.Frames)
@@ -190,14 +194,26 @@ func TestKeepsWhatSinglePassKeeps(t *testing.T) {
 		{"rotation", testmedia.Rotated, ".mp4", x264, nil},
 		{"timecode, MOV", spec(testmedia.Timecode), ".mov", x264, nil},
 		{"timecode, MOV to MKV", spec(testmedia.Timecode), ".mkv", x264, nil},
+		{"PGS image subtitles in MKV", spec(testmedia.PGSInMKV), ".mkv", x264, []string{"-c:s", "copy"}},
+		{"DVB image subtitles in MPEG-TS", testmedia.DVBInTS, ".ts", x264, []string{"-c:s", "copy"}},
+		{"DVB image subtitles, MPEG-TS to MKV", testmedia.DVBInTS, ".mkv", x264, []string{"-c:s", "copy"}},
+		{"DVD image subtitles in MKV", testmedia.DVDInMKV, ".mkv", x264, []string{"-c:s", "copy"}},
+		// MP4 takes no PGS and a bitmap cannot become mov_text: single-pass
+		// ffmpeg fails unless told -sn; dswarm drops the stream and says so.
+		{"PGS to MP4 is dropped with a warning", spec(testmedia.PGSInMKV), ".mp4", x264, []string{"-sn"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := testmedia.Generate(t, tc.spec(t))
 			dir := t.TempDir()
 			ref, out := filepath.Join(dir, "ref"+tc.ext), filepath.Join(dir, "out"+tc.ext)
 			singlePass(t, src, ref, append(append([]string{}, tc.opts...), tc.ref...)...)
-			code, _, stderr := transcode(t, append([]string{"--local", "-q", "--segment-duration", "1s", src, "-o", out}, tc.opts...)...)
+			code, _, stderr := transcode(t, append([]string{"--local", "--segment-duration", "1s", src, "-o", out}, tc.opts...)...)
 			require.Equal(t, 0, code, stderr)
+			if contains(tc.ref, "-sn") {
+				assert.Contains(t, stderr, "dropping subtitle stream #2 (hdmv_pgs_subtitle): the mp4 container does not take hdmv_pgs_subtitle subtitles")
+			} else {
+				assert.NotContains(t, stderr, "warning")
+			}
 			want, got := probeKept(t, ref), probeKept(t, out)
 			require.Equal(t, len(want.Streams), len(got.Streams), "streams: want %+v, got %+v", want.Streams, got.Streams)
 			for i := range want.Streams {
@@ -207,6 +223,15 @@ func TestKeepsWhatSinglePassKeeps(t *testing.T) {
 			assert.Equal(t, want.Tags, got.Tags, "global tags")
 		})
 	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func spec(s testmedia.Spec) func(testing.TB) testmedia.Spec {

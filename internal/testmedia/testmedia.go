@@ -248,3 +248,68 @@ func writeAux(name, content string) string {
 	_ = os.WriteFile(path, []byte(content), 0o644)
 	return path
 }
+
+// PGSFile writes a Blu-ray (PGS, .sup) subtitle file of w x h with two
+// captions, each a filled box shown for 1.5 s from start and start+2 s,
+// and returns its path. ffmpeg has no PGS encoder, so the test inputs with
+// image subtitles start from this one (and ffmpeg turns it into DVB and
+// DVD subtitles).
+func PGSFile(w, h int, start float64) string {
+	var b []byte
+	u16 := func(v int) []byte { return []byte{byte(v >> 8), byte(v)} }
+	segment := func(pts float64, typ byte, data []byte) {
+		t := uint32(pts * 90000)
+		b = append(b, 'P', 'G', byte(t>>24), byte(t>>16), byte(t>>8), byte(t), 0, 0, 0, 0, typ)
+		b = append(b, u16(len(data))...)
+		b = append(b, data...)
+	}
+	bw, bh := w/2, h/8
+	x, y := (w-bw)/2, h-bh-h/16
+	// One line of the object: bw pixels of palette entry 1, then the end
+	// of line, in PGS's run-length code.
+	line := []byte{0, 0xC0 | byte(bw>>8), byte(bw), 1, 0, 0}
+	var rle []byte
+	for i := 0; i < bh; i++ {
+		rle = append(rle, line...)
+	}
+	for n, at := range []float64{start, start + 2} {
+		// Presentation: epoch start, one object in window 0.
+		pcs := append(append(u16(w), u16(h)...), 0x10)
+		pcs = append(pcs, u16(2*n)...)
+		pcs = append(pcs, 0x80, 0, 0, 1, 0, 0, 0, 0)
+		pcs = append(append(pcs, u16(x)...), u16(y)...)
+		segment(at, 0x16, pcs)
+		wds := append([]byte{1, 0}, append(append(append(u16(x), u16(y)...), u16(bw)...), u16(bh)...)...)
+		segment(at, 0x17, wds)
+		// Palette: entry 1 is opaque white (Y, Cr, Cb, alpha).
+		segment(at, 0x14, []byte{0, 0, 1, 235, 128, 128, 255})
+		ods := append([]byte{0, 0, 0, 0xC0}, byte((len(rle)+4)>>16), byte((len(rle)+4)>>8), byte(len(rle)+4))
+		ods = append(append(append(ods, u16(bw)...), u16(bh)...), rle...)
+		segment(at, 0x15, ods)
+		segment(at, 0x80, nil)
+		// Clear it 1.5 s later: a presentation with no objects.
+		end := append(append(u16(w), u16(h)...), 0x10)
+		end = append(end, u16(2*n+1)...)
+		end = append(end, 0, 0, 0, 0)
+		segment(at+1.5, 0x16, end)
+		segment(at+1.5, 0x17, wds)
+		segment(at+1.5, 0x80, nil)
+	}
+	return writeAux(fmt.Sprintf("subs-%dx%d-%g.sup", w, h, start), string(b))
+}
+
+// PGSInMKV is Blu-ray (PGS) image subtitles in Matroska.
+var PGSInMKV = Spec{"pgs.mkv", join(video(small, 5), tone(440, 5),
+	[]string{"-i", PGSFile(320, 240, 0.5)},
+	[]string{"-map", "0:v", "-map", "1:a", "-map", "2:s", "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac", "-c:s", "copy",
+		"-metadata:s:s:0", "language=fra"})}
+
+// DVBInTS is DVB image subtitles in MPEG-TS, made from PGSInMKV.
+func DVBInTS(tb testing.TB) Spec {
+	return Spec{"dvb.ts", []string{"-i", Generate(tb, PGSInMKV), "-map", "0", "-c:v", "copy", "-c:a", "copy", "-c:s", "dvbsub", "-f", "mpegts"}}
+}
+
+// DVDInMKV is DVD image subtitles in Matroska, made from PGSInMKV.
+func DVDInMKV(tb testing.TB) Spec {
+	return Spec{"dvdsub.mkv", []string{"-i", Generate(tb, PGSInMKV), "-map", "0", "-c:v", "copy", "-c:a", "copy", "-c:s", "dvdsub"}}
+}
