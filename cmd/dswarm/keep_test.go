@@ -280,3 +280,53 @@ func TestHDR10Kept(t *testing.T) {
 		})
 	}
 }
+
+// hdrSEIs reads an H.264 stream's mastering display and content light
+// level SEI messages with ffmpeg's trace_headers (ffprobe 5.1 does not
+// report them for H.264): one line of values per message.
+func hdrSEIs(t *testing.T, path string) []string {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-map", "0:v:0", "-c", "copy",
+		"-bsf:v", "trace_headers", "-f", "null", "-").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var seis []string
+	var cur []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 5 || !strings.HasPrefix(f[0], "[trace_headers") {
+			continue
+		}
+		name, value := f[4], f[len(f)-1]
+		switch {
+		case strings.HasPrefix(name, "display_primaries") || strings.HasPrefix(name, "white_point") ||
+			name == "max_display_mastering_luminance" || name == "max_content_light_level":
+			cur = append(cur, value)
+		case name == "min_display_mastering_luminance" || name == "max_pic_average_light_level":
+			seis = append(seis, strings.Join(append(cur, value), " "))
+			cur = nil
+		}
+	}
+	return seis
+}
+
+// TestHDR10KeptX264: x264 writes the source's mastering display and light
+// level SEI at the start of every segment.
+func TestHDR10KeptX264(t *testing.T) {
+	src := testmedia.Generate(t, testmedia.HDR10)
+	dir := t.TempDir()
+	ref, out := filepath.Join(dir, "ref.mkv"), filepath.Join(dir, "out.mkv")
+	opts := []string{"-c:v", "libx264", "-preset", "ultrafast"}
+	singlePass(t, src, ref, opts...)
+	code, stdout, stderr := transcode(t, append([]string{"--local", "-q", "--json", "--segment-duration", "1s", src, "-o", out}, opts...)...)
+	require.Equal(t, 0, code, stderr)
+	assert.Empty(t, hdrSEIs(t, ref), "single-pass ffmpeg 5.1 drops HDR10 metadata")
+	seis := hdrSEIs(t, out)
+	segments := summaryOf(t, stdout).Segments
+	require.Len(t, seis, 2*segments, "a mastering display and a light level message per segment: %v", seis)
+	for i := 0; i < len(seis); i += 2 {
+		assert.Equal(t, "13250 34500 7500 3000 34000 16000 15635 16450 10000000 1", seis[i])
+		assert.Equal(t, "1000 400", seis[i+1])
+	}
+	want, got := probeKept(t, ref), probeKept(t, out)
+	assert.Equal(t, want.Streams, got.Streams)
+}
