@@ -125,7 +125,8 @@ type Corrupt struct {
 // ReadCorrupt demuxes path (no decoding) and returns the packets of the
 // stream (absolute index) the demuxer flags as corrupt.
 func ReadCorrupt(ctx context.Context, path string, stream int) ([]Corrupt, error) {
-	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "warning", "-show_entries", "packet=stream_index", "-of", "csv=p=0", "--", path)
+	cmd := exec.CommandContext(ctx, "ffprobe", "-v", "warning", "-select_streams", strconv.Itoa(stream),
+		"-show_entries", "packet=stream_index", "-of", "csv=p=0", "--", path)
 	cmd.Stdout = io.Discard
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
