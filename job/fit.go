@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/dswarm/dswarm/media"
@@ -16,17 +17,9 @@ import (
 // differs from the first one: those are encoded again, scaled to the first
 // segment's format. Nothing is encoded twice for a stream of one size.
 func (r *run) fitFrames(ctx context.Context) error {
-	formats := make([]media.FrameFormat, len(r.segs))
-	for i := range r.segs {
-		info, err := media.Probe(ctx, r.segmentPath(i))
-		if err != nil {
-			return fmt.Errorf("segment %d: %w", i, err)
-		}
-		v, err := info.Video()
-		if err != nil {
-			return fmt.Errorf("segment %d: %w", i, err)
-		}
-		formats[i] = media.FormatOf(v)
+	formats, err := r.segmentFormats(ctx)
+	if err != nil {
+		return err
 	}
 	redo := changedFormats(formats)
 	if len(redo) == 0 {
@@ -80,4 +73,33 @@ func changedFormats(formats []media.FrameFormat) []int {
 		}
 	}
 	return out
+}
+
+// segmentFormats reads every segment file's frame format, a few at once
+// (each is one short ffprobe run on this machine).
+func (r *run) segmentFormats(ctx context.Context) ([]media.FrameFormat, error) {
+	formats := make([]media.FrameFormat, len(r.segs))
+	errs := make([]error, len(r.segs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < min(max(runtime.NumCPU(), 2), 8, len(r.segs)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				formats[i], errs[i] = media.ReadFrameFormat(ctx, r.segmentPath(i))
+			}
+		}()
+	}
+	for i := range r.segs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("segment %d: %w", i, err)
+		}
+	}
+	return formats, nil
 }

@@ -1,6 +1,11 @@
 package media
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // FrameFormat is the size and pixel format of a stream's frames.
 type FrameFormat struct {
@@ -23,7 +28,31 @@ func (f FrameFormat) filters() string {
 	return s
 }
 
-// FormatOf is the frame format of s (a probed video stream).
-func FormatOf(s Stream) FrameFormat {
-	return FrameFormat{Width: s.Width, Height: s.Height, PixFmt: s.PixFmt}
+// ReadFrameFormat reads the size and pixel format of the first video
+// stream of path, as its header declares them (no decoding).
+func ReadFrameFormat(ctx context.Context, path string) (FrameFormat, error) {
+	out, err := runTool(ctx, "ffprobe", "-v", "error", "-select_streams", "v:0",
+		"-show_entries", "stream=width,height,pix_fmt", "-of", "csv=p=0", "--", path)
+	if err != nil {
+		return FrameFormat{}, err
+	}
+	f, err := ParseFrameFormat(string(out))
+	if err != nil {
+		return FrameFormat{}, fmt.Errorf("ffprobe frame format of %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// ParseFrameFormat parses ffprobe's "width,height,pix_fmt" csv line.
+func ParseFrameFormat(out string) (FrameFormat, error) {
+	fields := strings.Split(strings.TrimSpace(out), ",")
+	if len(fields) != 3 {
+		return FrameFormat{}, fmt.Errorf("no video stream in %q", strings.TrimSpace(out))
+	}
+	w, err1 := strconv.Atoi(fields[0])
+	h, err2 := strconv.Atoi(fields[1])
+	if err1 != nil || err2 != nil {
+		return FrameFormat{}, fmt.Errorf("frame size %q", strings.TrimSpace(out))
+	}
+	return FrameFormat{Width: w, Height: h, PixFmt: fields[2]}, nil
 }

@@ -28,8 +28,16 @@ func TestSegmentCommandFit(t *testing.T) {
 	assert.Contains(t, cmd.Args(), "settb=expr=1/90000,trim=start_pts=486000:end_pts=576000,setpts=PTS-STARTPTS,crop=iw/2:ih/2,scale=640:360")
 }
 
-func TestFormatOf(t *testing.T) {
-	f := FormatOf(Stream{Type: "video", Width: 1920, Height: 1080, PixFmt: "yuv420p10le"})
-	assert.Equal(t, FrameFormat{Width: 1920, Height: 1080, PixFmt: "yuv420p10le"}, f)
-	assert.Equal(t, "1920x1080 yuv420p10le", f.String())
+func TestFrameFormatString(t *testing.T) {
+	assert.Equal(t, "1920x1080 yuv420p10le", FrameFormat{Width: 1920, Height: 1080, PixFmt: "yuv420p10le"}.String())
+}
+
+func TestParseFrameFormat(t *testing.T) {
+	f, err := ParseFrameFormat("480,360,yuv420p\n")
+	assert.NoError(t, err)
+	assert.Equal(t, FrameFormat{Width: 480, Height: 360, PixFmt: "yuv420p"}, f)
+	for _, bad := range []string{"", "480,360", "x,360,yuv420p"} {
+		_, err := ParseFrameFormat(bad)
+		assert.Error(t, err, "%q", bad)
+	}
 }
