@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,4 +128,26 @@ func userSetsDisposition(global []string) bool {
 		}
 	}
 	return false
+}
+
+// trimmedChapters writes the source's chapters, clipped to the -ss/-t
+// window as a single ffmpeg run clips them, into an ffmetadata file for
+// the merge, which trims its inputs and so would leave them whole. It
+// returns "" when there is nothing to clip.
+func (r *run) trimmedChapters() (string, error) {
+	if !r.opts.Trim.Set || len(r.src.info.Chapters) == 0 {
+		return "", nil
+	}
+	t := r.opts.Trim
+	offset := int64(math.Round((t.Start + r.src.info.StartTime) * 1e6))
+	duration := int64(-1)
+	if !math.IsInf(t.End, 1) {
+		duration = int64(math.Round((t.End - t.Start) * 1e6))
+	}
+	path := filepath.Join(r.temp, "chapters.ffmeta")
+	text := media.FFMetadata(media.ClipChapters(r.src.info.Chapters, offset, duration))
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		return "", fmt.Errorf("write chapters: %w", unwrapPath(err))
+	}
+	return path, nil
 }

@@ -53,6 +53,11 @@ func (r *run) merge(ctx context.Context) error {
 		cmd.Audio = r.audioFile
 	}
 	cmd.Dispositions, cmd.Attachments = r.outputStreams()
+	chapters, err := r.trimmedChapters()
+	if err != nil {
+		return err
+	}
+	cmd.Chapters = chapters
 	res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: "merge", Role: RoleMerge, Segment: -1, Args: cmd.Args()})
 	if err != nil {
 		if full := diskFull(filepath.Dir(r.partial)); full != nil {

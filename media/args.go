@@ -118,6 +118,9 @@ type MergeCommand struct {
 	// Dispositions, when set, is every output stream's -disposition value
 	// in output order (video, audio, subtitles, attachments).
 	Dispositions []string
+	// Chapters, when set, is an ffmetadata file whose chapters are
+	// written instead of the source's (the source's clipped to -ss/-t).
+	Chapters string
 	// Video is what the NUT segments lost of the encoder's declaration.
 	Video   VideoParams
 	Options []string
@@ -146,8 +149,13 @@ func (c MergeCommand) Args() []string {
 	for _, s := range c.Attachments {
 		maps = append(maps, "-map", fmt.Sprintf("%d:%d", n, s))
 	}
+	chapters := n
+	if c.Chapters != "" {
+		args = append(args, "-f", "ffmetadata", "-i", c.Chapters)
+		chapters = n + 1
+	}
 	args = append(args, maps...)
-	args = append(args, "-map_metadata", strconv.Itoa(n), "-map_chapters", strconv.Itoa(n), "-c", "copy")
+	args = append(args, "-map_metadata", strconv.Itoa(n), "-map_chapters", strconv.Itoa(chapters), "-c", "copy")
 	for i, codec := range c.SubCodecs {
 		if codec != "" && codec != "copy" && i < len(c.Subtitles) {
 			args = append(args, fmt.Sprintf("-c:s:%d", i), codec)

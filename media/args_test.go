@@ -229,6 +229,17 @@ func TestMergeCommandArgs(t *testing.T) {
 			},
 		},
 		{
+			name: "trimmed chapters from an ffmetadata input",
+			cmd: MergeCommand{
+				List: "l", Source: "src.mkv", SourceInput: []string{"-ss", "1"}, Chapters: "ch.ffmeta", Output: "o.mkv",
+			},
+			want: []string{
+				"-y", "-f", "concat", "-safe", "0", "-i", "l",
+				"-ss", "1", "-i", "src.mkv", "-f", "ffmetadata", "-i", "ch.ffmeta",
+				"-map", "0:v:0", "-map_metadata", "1", "-map_chapters", "2", "-c", "copy", "o.mkv",
+			},
+		},
+		{
 			name: "attachments, dispositions and the video's colour and field order, before the user's options",
 			cmd: MergeCommand{
 				List: "l", Audio: "a.nut", Source: "src.mkv", Subtitles: []int{3}, SubCodecs: []string{"copy"},

@@ -135,3 +135,31 @@ func TestAddEncoderParams(t *testing.T) {
 	assert.Equal(t, []string{"-crf", "20"}, in, "the input is not changed")
 	assert.Equal(t, in, AddEncoderParams(in, "", nil))
 }
+
+func TestClipChapters(t *testing.T) {
+	ms := Rational{1, 1000}
+	chs := []Chapter{
+		{ms, 0, 2000, map[string]string{"title": "Opening"}},
+		{ms, 2000, 5000, map[string]string{"title": "Rest"}},
+		{ms, 5000, 9000, map[string]string{"title": "Credits"}},
+	}
+	// -ss 1 -t 3: shifted by 1 s, cut at 3 s, the third left out.
+	assert.Equal(t, []Chapter{
+		{ms, 0, 1000, map[string]string{"title": "Opening"}},
+		{ms, 1000, 3000, map[string]string{"title": "Rest"}},
+	}, ClipChapters(chs, 1_000_000, 3_000_000))
+	// -ss 2.5 without -t: the first is left out, the rest shifted.
+	assert.Equal(t, []Chapter{
+		{ms, 0, 2500, map[string]string{"title": "Rest"}},
+		{ms, 2500, 6500, map[string]string{"title": "Credits"}},
+	}, ClipChapters(chs, 2_500_000, -1))
+	// In the chapters' own time base, rounded to the nearest tick.
+	ns := Rational{1, 1_000_000_000}
+	assert.Equal(t, []Chapter{{ns, 0, 1_000_000_000, nil}}, ClipChapters([]Chapter{{ns, 0, 5_000_000_000, nil}}, 0, 1_000_000))
+	assert.Equal(t, int64(2), rescaleMicros(1_500_000, Rational{1, 1}), "half away from zero, as av_rescale_q")
+}
+
+func TestFFMetadata(t *testing.T) {
+	assert.Equal(t, ";FFMETADATA1\n\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\nartist=a\\=b\\;c\ntitle=Line\\\nTwo \\#1\n",
+		FFMetadata([]Chapter{{Rational{1, 1000}, 0, 1000, map[string]string{"title": "Line\nTwo #1", "artist": "a=b;c"}}}))
+}

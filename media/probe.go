@@ -43,6 +43,7 @@ type Info struct {
 	Duration   float64 // seconds
 	Size       int64
 	Streams    []Stream
+	Chapters   []Chapter
 }
 
 // Video returns the stream dswarm segments: the first video stream that is
@@ -74,7 +75,7 @@ func (i *Info) ofType(t string) []Stream {
 
 // Probe runs ffprobe on path and parses its JSON report.
 func Probe(ctx context.Context, path string) (*Info, error) {
-	out, err := runTool(ctx, "ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", "--", path)
+	out, err := runTool(ctx, "ffprobe", "-v", "error", "-show_format", "-show_streams", "-show_chapters", "-of", "json", "--", path)
 	if err != nil {
 		var te *ToolError
 		if errors.As(err, &te) {
@@ -118,6 +119,12 @@ type probeJSON struct {
 		ColorPrimaries string         `json:"color_primaries"`
 		FieldOrder     string         `json:"field_order"`
 	} `json:"streams"`
+	Chapters []struct {
+		TimeBase string            `json:"time_base"`
+		Start    int64             `json:"start"`
+		End      int64             `json:"end"`
+		Tags     map[string]string `json:"tags"`
+	} `json:"chapters"`
 }
 
 // ParseProbe parses the JSON of `ffprobe -show_format -show_streams -of json`.
@@ -167,6 +174,13 @@ func ParseProbe(data []byte) (*Info, error) {
 			st.StartPTS, st.HasStart = *s.StartPTS, true
 		}
 		info.Streams = append(info.Streams, st)
+	}
+	for _, c := range pj.Chapters {
+		tb, err := ParseRational(c.TimeBase)
+		if err != nil || tb.Num <= 0 || tb.Den <= 0 {
+			continue
+		}
+		info.Chapters = append(info.Chapters, Chapter{TimeBase: tb, Start: c.Start, End: c.End, Tags: c.Tags})
 	}
 	return info, nil
 }

@@ -189,6 +189,9 @@ func TestKeepsWhatSinglePassKeeps(t *testing.T) {
 			[]string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-c:a", "libopus"}, nil},
 		{"chapters and global tags", spec(testmedia.Chapters), ".mkv", x264, nil},
 		{"chapters into MP4", spec(testmedia.Chapters), ".mp4", x264, nil},
+		// -t ends between frames: ffmpeg's own -t may round away a frame on the edge.
+		{"chapters cut by -ss and -t", spec(testmedia.Chapters), ".mkv", append([]string{"-ss", "1", "-t", "2.98"}, x264...), nil},
+		{"chapters cut by -ss, into MP4", spec(testmedia.Chapters), ".mp4", append([]string{"-ss", "2.5"}, x264...), nil},
 		{"font attachment with ASS", spec(testmedia.Attachment), ".mkv", x264, []string{"-c:s", "copy"}},
 		{"languages, titles, dispositions", spec(testmedia.Tagged), ".mkv", x264, []string{"-c:s", "copy"}},
 		{"user's disposition wins", spec(testmedia.Tagged), ".mkv", append([]string{"-disposition:a:0", "default"}, x264...), []string{"-c:s", "copy"}},
