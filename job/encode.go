@@ -222,6 +222,12 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
 			continue
 		}
+		if got < want && got == short && seek == scheduler.NoSeek {
+			// The same frames missing from the keyframes before and from
+			// the file's start: they do not decode, as in a whole-file ffmpeg.
+			want = r.undecodable(seg, got, want)
+			sum.Frames = want
+		}
 		if got == want {
 			r.segmentDone(i, bytes)
 			r.framesDone[i].Store(int64(want))
@@ -236,13 +242,13 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 		}
 		lastErr = fmt.Errorf("segment %d on node %s: encoded %d frames, planned %d", i, nodeName(res.Node), got, want)
 		r.event(SegmentEvent{Index: i, State: "failed", Node: res.Node, Attempt: attempt, Frames: want, Error: lastErr.Error()})
-		if got < want && got == short {
-			return r.damaged(seg, got, want) // the same frames missing twice: the input, not a seek
-		}
-		short = got
 		if got < want && seek != scheduler.NoSeek {
 			seek = seg.FallbackSeek // decode from further back
+			if got == short {
+				seek = scheduler.NoSeek // twice alike: from the start, as a whole-file ffmpeg
+			}
 		}
+		short = got
 	}
 	if len(tried) > 1 {
 		return fmt.Errorf("%w (tried %d times, on %s)", lastErr, len(tried), strings.Join(tried, ", "))

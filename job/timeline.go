@@ -67,13 +67,20 @@ func (s *source) at(pts int64) string {
 	return fmt.Sprintf("%.3fs", s.video.TimeBase.Seconds(pts)-s.info.StartTime)
 }
 
-// damaged is the error for a segment whose frames do not all decode, the
-// same ones on every try: the input is damaged there. ffmpeg loses such
-// frames too, but dswarm cannot tell that a whole-file decode loses
-// exactly the same ones, so it stops rather than give other frames.
-func (r *run) damaged(seg scheduler.Segment, got, want int) error {
-	input := firstNonEmpty(r.userInput, r.cfg.Input)
-	return fmt.Errorf("input %s is damaged between %s and %s: %d of its %d frames there do not decode; dswarm stops rather than output other frames than ffmpeg", input, r.src.at(seg.StartPTS), r.src.at(seg.EndPTS), want-got, want)
+// undecodable accepts that a segment yields got of its want frames when
+// decodes from its keyframe, the one before and the file's start all lost
+// the same number: those frames do not decode (an MPEG-2 sequence that
+// changes at a splice drops its last frame; a frame with a broken header),
+// and a whole-file ffmpeg, which decodes as the last try did, loses them
+// too. Damage that the decoder conceals instead is refused before this
+// (checkCorrupt, decodeDamage). The output plan expects got from then on.
+func (r *run) undecodable(seg scheduler.Segment, got, want int) int {
+	r.mu.Lock()
+	r.out.Spans[seg.Index].Frames = got
+	r.status.Frames -= int64(want - got)
+	r.mu.Unlock()
+	r.warnf("input %s: %d of the %d frames between %s and %s do not decode; the output lacks them, as single-pass ffmpeg's does", firstNonEmpty(r.userInput, r.cfg.Input), want-got, want, r.src.at(seg.StartPTS), r.src.at(seg.EndPTS))
+	return got
 }
 
 // damagedLog is the error for a segment whose decoder met damaged data and
