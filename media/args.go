@@ -127,6 +127,17 @@ type MergeCommand struct {
 	Output  string
 }
 
+// dropsMetadata reports a -map_metadata -1 among the options: then the
+// merge must not copy the source's, which a later -1 would not undo.
+func dropsMetadata(options []string) bool {
+	for i := 0; i+1 < len(options); i += 2 {
+		if options[i] == "-map_metadata" && options[i+1] == "-1" {
+			return true
+		}
+	}
+	return false
+}
+
 // Args is the ffmpeg argument list for the merge.
 func (c MergeCommand) Args() []string {
 	args := []string{"-y", "-f", "concat", "-safe", "0"}
@@ -155,7 +166,10 @@ func (c MergeCommand) Args() []string {
 		chapters = n + 1
 	}
 	args = append(args, maps...)
-	args = append(args, "-map_metadata", strconv.Itoa(n), "-map_chapters", strconv.Itoa(chapters), "-c", "copy")
+	if !dropsMetadata(c.Options) {
+		args = append(args, "-map_metadata", strconv.Itoa(n))
+	}
+	args = append(args, "-map_chapters", strconv.Itoa(chapters), "-c", "copy")
 	for i, codec := range c.SubCodecs {
 		if codec != "" && codec != "copy" && i < len(c.Subtitles) {
 			args = append(args, fmt.Sprintf("-c:s:%d", i), codec)

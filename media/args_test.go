@@ -229,6 +229,16 @@ func TestMergeCommandArgs(t *testing.T) {
 			},
 		},
 		{
+			name: "the user's -map_metadata -1: the source's is not copied",
+			cmd: MergeCommand{
+				List: "l", Source: "src.mkv", Options: []string{"-map_metadata", "-1"}, Output: "o.mkv",
+			},
+			want: []string{
+				"-y", "-f", "concat", "-safe", "0", "-i", "l", "-i", "src.mkv",
+				"-map", "0:v:0", "-map_chapters", "1", "-c", "copy", "-map_metadata", "-1", "o.mkv",
+			},
+		},
+		{
 			name: "trimmed chapters from an ffmetadata input",
 			cmd: MergeCommand{
 				List: "l", Source: "src.mkv", SourceInput: []string{"-ss", "1"}, Chapters: "ch.ffmeta", Output: "o.mkv",
