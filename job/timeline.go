@@ -22,16 +22,13 @@ func (r *run) repairTimeline(ctx context.Context, src *source) (*source, error) 
 	if !media.RepairsTimestamps(src.info.FormatName) {
 		return src, checkRepeats(r.cfg.Input, src)
 	}
-	if len(src.breaks) == 0 {
-		if err := r.checkCorrupt(ctx, src); err != nil {
-			return nil, err
-		}
-		return src, checkRepeats(r.cfg.Input, src)
-	}
-	first := src.breaks[0]
 	if err := r.checkCorrupt(ctx, src); err != nil {
 		return nil, err
 	}
+	if len(src.breaks) == 0 {
+		return src, checkRepeats(r.cfg.Input, src)
+	}
+	first := src.breaks[0]
 	path := filepath.Join(r.temp, "timeline.ts")
 	args := []string{"-y", "-i", r.cfg.Input,
 		"-map", "0:v", "-map", "0:a?", "-map", "0:s?", "-c", "copy", "-f", "mpegts", path}
