@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,9 @@ func TestDamagedInputs(t *testing.T) {
 		}, equal, nil},
 		{"ts clock jumps 30 s ahead", func(t *testing.T) string {
 			return testmedia.Spliced(t, "splice-jump.ts", testmedia.ProgramTS, testmedia.LaterTS)
+		}, equal, nil},
+		{"ts clock jumps 5 s ahead (kept, under ffmpeg's 10 s)", func(t *testing.T) string {
+			return testmedia.Spliced(t, "splice-gap.ts", testmedia.ProgramTS, testmedia.GapTS)
 		}, equal, nil},
 		{"mpeg-2 open-GOP splice", func(t *testing.T) string {
 			return testmedia.Spliced(t, "splice-mpeg2.ts", testmedia.ProgramMPEG2, testmedia.AdMPEG2)
@@ -102,6 +106,7 @@ func TestDamagedInputs(t *testing.T) {
 				require.Equalf(t, want[i], got[i], "frame %d differs from single-pass", i)
 			}
 			assert.Equal(t, frameSize(t, ref), frameSize(t, out), "resolution")
+			assert.InDelta(t, videoSpan(t, ref), videoSpan(t, out), 0.05, "first to last frame, seconds: the timeline is repaired (or kept) as ffmpeg does")
 		})
 	}
 }
@@ -132,4 +137,18 @@ func assertWraps(t *testing.T, path string) {
 	const wrap, tenSeconds = int64(1) << 33, int64(10 * 90000)
 	assert.Greater(t, pts[0], wrap-tenSeconds, "starts just before the wrap")
 	assert.Less(t, pts[len(pts)-1], tenSeconds, "ends just after it")
+}
+
+// videoSpan is the time from the first to the last video frame of path.
+func videoSpan(t *testing.T, path string) float64 {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0", path).Output()
+	require.NoError(t, err)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, f := range strings.Fields(strings.ReplaceAll(string(out), ",", " ")) {
+		v, err := strconv.ParseFloat(f, 64)
+		require.NoError(t, err)
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	return hi - lo
 }

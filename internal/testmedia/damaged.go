@@ -38,6 +38,8 @@ var (
 	// AdAfterTS is AdTS with timestamps that continue ProgramTS's: a
 	// resolution change without a timestamp break.
 	AdAfterTS = tsPart("ad-after-480x360.ts", "smptehdbars=s=480x360:r=25", 3, "-output_ts_offset", "4.08")
+	// GapTS starts 5 s after ProgramTS ends: a hole that ffmpeg keeps.
+	GapTS = tsPart("gap.ts", small, 3, "-output_ts_offset", "9")
 	// LaterTS starts 30 s later: a jump past ffmpeg's 10 s threshold.
 	LaterTS       = tsPart("later.ts", small, 3, "-output_ts_offset", "30")
 	ProgramMPEG2  = mpeg2Part("program-mpeg2.ts", small, 4)
