@@ -52,6 +52,9 @@ func TestDamagedInputs(t *testing.T) {
 		{"ts clock jumps 5 s ahead (kept, under ffmpeg's 10 s)", func(t *testing.T) string {
 			return testmedia.Spliced(t, "splice-gap.ts", testmedia.ProgramTS, testmedia.GapTS)
 		}, equal, nil},
+		{"ts splice that repeats two timestamps (under 0.1 s back)", func(t *testing.T) string {
+			return testmedia.Spliced(t, "splice-overlap.ts", testmedia.ProgramTS, testmedia.OverlapTS)
+		}, refused, nil}, // single-pass keeps one of the frames that share a time
 		{"mpeg-2 open-GOP splice", func(t *testing.T) string {
 			return testmedia.Spliced(t, "splice-mpeg2.ts", testmedia.ProgramMPEG2, testmedia.AdMPEG2)
 		}, equal, nil}, // the last frame before the new sequence does not decode, in either
@@ -91,7 +94,7 @@ func TestDamagedInputs(t *testing.T) {
 				require.NotEqual(t, equal, tc.want, "stderr: %s", stderr)
 				line := strings.TrimSpace(stderr)
 				assert.NotContains(t, line, "\n", "one line")
-				assert.Regexp(t, regexp.MustCompile(`damaged (between|at|after) .*\d+\.\d{3}s`), line, "names the time of the damage")
+				assert.Regexp(t, regexp.MustCompile(`(damaged (between|at|after)|the timestamp) .*\d+\.\d{3}s`), line, "names the time of the damage")
 				assert.Empty(t, entries, "nothing left behind")
 				t.Logf("refused: %s", line)
 				return

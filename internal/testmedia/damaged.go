@@ -38,6 +38,9 @@ var (
 	// AdAfterTS is AdTS with timestamps that continue ProgramTS's: a
 	// resolution change without a timestamp break.
 	AdAfterTS = tsPart("ad-after-480x360.ts", "smptehdbars=s=480x360:r=25", 3, "-output_ts_offset", "4.08")
+	// OverlapTS overlaps the last two frames of ProgramTS: timestamps step
+	// back by less than ffmpeg's 0.1 s, which it does not repair.
+	OverlapTS = tsPart("overlap-480x360.ts", "smptehdbars=s=480x360:r=25", 3, "-output_ts_offset", "4")
 	// GapTS starts 5 s after ProgramTS ends: a hole that ffmpeg keeps.
 	GapTS = tsPart("gap.ts", small, 3, "-output_ts_offset", "9")
 	// LaterTS starts 30 s later: a jump past ffmpeg's 10 s threshold.
