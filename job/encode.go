@@ -70,6 +70,9 @@ func (r *run) encode(ctx context.Context) error {
 	if err == nil {
 		err = r.eachSegment(ctx, r.encodeSegment)
 	}
+	if err == nil {
+		err = r.correctRate(ctx)
+	}
 	if err != nil {
 		cancel()
 	}
@@ -261,6 +264,7 @@ func (r *run) segmentCommand(seg scheduler.Segment, seek int64) media.SegmentCom
 	if r.rate != nil && r.rate.budget != nil {
 		opts = r.finalOptions(seg.Index)
 	}
+	opts = media.Joinable(r.videoCodec, opts)
 	if r.videoCodec != "" {
 		opts = append([]string{"-c:v", r.videoCodec}, opts...)
 	}

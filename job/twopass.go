@@ -30,7 +30,12 @@ type rateControl struct {
 	asked   []float64            // bits per second asked of each segment
 	bytes   []int64              // video bytes each finished segment made
 	least   map[int]float64      // bits per second an encoder said a segment needs at least
+	again   map[int]float64      // bits per second of a segment's correcting second try
 }
+
+// rateTolerance is how far the file's video bits may end from the budget
+// before the segment that missed most is encoded again.
+const rateTolerance = 0.015
 
 func (r *run) statsPrefix(i int) string {
 	return filepath.Join(r.temp, fmt.Sprintf("seg-%05d.pass", i))
@@ -65,26 +70,46 @@ func (r *run) segmentSeconds() []float64 {
 }
 
 // analyse runs every segment's analysis task and plans the bit budget.
-// Segments kept from an earlier run count with the bits they hold.
+// A first round measures at the encoder's middle quality; when that is far
+// from the target, a second round measures at the quality the first one
+// points to, because how the bits split between segments depends on the
+// quality they are measured at. Segments kept from an earlier run count
+// with the bits they hold.
 func (r *run) analyse(ctx context.Context) error {
 	rc := r.rate
 	r.setPhase("analyse")
-	complexity := make([]float64, len(r.segs))
-	err := r.eachSegment(ctx, func(ctx context.Context, i int) error {
-		if r.reused[i] {
-			return nil
-		}
-		bits, err := r.analyseSegment(ctx, i)
-		complexity[i] = bits
-		return err
-	})
-	if err != nil {
-		return err
-	}
 	secs := rc.seconds
 	total := 0.0
 	for _, s := range secs {
 		total += s
+	}
+	budget := rc.target.Bitrate * total
+	complexity := make([]float64, len(r.segs))
+	q := rc.target.StartQuality()
+	for round := 0; round < 2; round++ {
+		err := r.eachSegment(ctx, func(ctx context.Context, i int) error {
+			if r.reused[i] {
+				return nil
+			}
+			bits, err := r.analyseSegment(ctx, i, q)
+			complexity[i] = bits
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		var measured, measuredSecs float64
+		for i, c := range complexity {
+			if !r.reused[i] {
+				measured += c
+				measuredSecs += secs[i]
+			}
+		}
+		next, again := rc.target.NextQuality(q, measured, rc.target.Bitrate*measuredSecs)
+		if !again || round == 1 {
+			break
+		}
+		q = next
 	}
 	kept := map[int]float64{}
 	for i := range r.segs {
@@ -96,7 +121,7 @@ func (r *run) analyse(ctx context.Context) error {
 			kept[i], complexity[i] = float64(bytes*8), float64(bytes*8)
 		}
 	}
-	rc.budget = scheduler.NewBitBudget(rc.target.Bitrate*total, complexity, secs, rc.target.MaxRate)
+	rc.budget = scheduler.NewBitBudget(budget, complexity, secs, rc.target.MaxRate)
 	for i, bits := range kept {
 		rc.budget.Done(i, bits)
 	}
@@ -104,14 +129,14 @@ func (r *run) analyse(ctx context.Context) error {
 	return nil
 }
 
-// analyseSegment runs segment i's analysis task and returns the bits it
-// took at the analysis's constant quality. Like a segment, it must hold
+// analyseSegment runs segment i's analysis task at a constant quality and
+// returns the bits it took. Like a segment, it must hold
 // exactly the segment's frames, or the second pass would not match it.
-func (r *run) analyseSegment(ctx context.Context, i int) (float64, error) {
+func (r *run) analyseSegment(ctx context.Context, i int, quality float64) (float64, error) {
 	seg := r.segs[i]
 	want := r.out.Spans[i].Frames
 	seek := seg.Seek
-	codec, opts := r.rate.target.AnalysisOptions(r.opts.Video, r.statsPrefix(i))
+	codec, opts := r.rate.target.AnalysisOptions(r.opts.Video, r.statsPrefix(i), quality)
 	defer os.Remove(r.analysisPath(i))
 	var lastErr error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
@@ -146,10 +171,45 @@ func (r *run) analyseSegment(ctx context.Context, i int) (float64, error) {
 func (r *run) finalOptions(i int) []string {
 	rc := r.rate
 	rc.mu.Lock()
-	rate := max(rc.budget.Ask(i), rc.least[i])
+	rate, again := rc.again[i]
+	delete(rc.again, i)
+	if !again {
+		rate = rc.budget.Ask(i)
+	}
+	rate = max(rate, rc.least[i])
 	rc.asked[i] = rate
 	rc.mu.Unlock()
 	return rc.target.FinalOptions(r.opts.Video, r.statsPrefix(i), rate)
+}
+
+// correctRate encodes again, at most twice, the segment whose miss left
+// the file's total more than rateTolerance off its budget.
+func (r *run) correctRate(ctx context.Context) error {
+	rc := r.rate
+	if rc == nil || rc.budget == nil {
+		return nil
+	}
+	for try := 0; try < 2; try++ {
+		rc.mu.Lock()
+		i, rate, ok := rc.budget.Correction(rateTolerance)
+		if ok {
+			if rc.again == nil {
+				rc.again = map[int]float64{}
+			}
+			rc.again[i] = rate
+		}
+		rc.mu.Unlock()
+		if !ok {
+			return nil
+		}
+		r.mu.Lock()
+		r.status.SegmentsDone--
+		r.mu.Unlock()
+		if err := r.encodeSegment(ctx, i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // raiseRate takes note when segment i's encode failed because its share

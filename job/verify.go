@@ -171,6 +171,18 @@ func (r *run) verify(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", r.cfg.Output, err)
 	}
+	// Every segment after the first starts at a join of independently
+	// encoded streams: it must decode as cleanly as the first.
+	var joins []float64
+	frames := 0
+	for _, s := range p.Spans[:len(p.Spans)-1] {
+		if frames += s.Frames; frames < len(pts) {
+			joins = append(joins, pts[frames])
+		}
+	}
+	if err := media.CheckJoins(ctx, r.partial, joins, ov.Codec); err != nil {
+		return nil, fmt.Errorf("verify %s: %w", r.cfg.Output, err)
+	}
 	return &Summary{
 		JobID:          r.id,
 		Executor:       r.exec.Name(),

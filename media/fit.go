@@ -45,7 +45,10 @@ func ReadFrameFormat(ctx context.Context, path string) (FrameFormat, error) {
 
 // ParseFrameFormat parses ffprobe's "width,height,pix_fmt" csv line.
 func ParseFrameFormat(out string) (FrameFormat, error) {
-	fields := strings.Split(strings.TrimSpace(out), ",")
+	// ffprobe ends some streams' line with an empty field
+	// ("320,240,yuv420p," for mpeg2video).
+	line, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+	fields := strings.Split(strings.TrimRight(line, ","), ",")
 	if len(fields) != 3 {
 		return FrameFormat{}, fmt.Errorf("no video stream in %q", strings.TrimSpace(out))
 	}

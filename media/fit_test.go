@@ -36,6 +36,9 @@ func TestParseFrameFormat(t *testing.T) {
 	f, err := ParseFrameFormat("480,360,yuv420p\n")
 	assert.NoError(t, err)
 	assert.Equal(t, FrameFormat{Width: 480, Height: 360, PixFmt: "yuv420p"}, f)
+	f, err = ParseFrameFormat("320,240,yuv420p,\n") // mpeg2video's line
+	assert.NoError(t, err)
+	assert.Equal(t, FrameFormat{Width: 320, Height: 240, PixFmt: "yuv420p"}, f)
 	for _, bad := range []string{"", "480,360", "x,360,yuv420p"} {
 		_, err := ParseFrameFormat(bad)
 		assert.Error(t, err, "%q", bad)

@@ -30,15 +30,62 @@ type BitrateTarget struct {
 	OwnPasses bool
 }
 
-// analysisQuality is the constant quality of the analysis pass, per encoder:
-// the encoder's own default middle of the road.
-var analysisQuality = map[string][]string{
-	"libx264":    {"-crf", "23"},
-	"libx265":    {"-crf", "28"},
-	"mpeg4":      {"-q:v", "4"},
-	"mpeg2video": {"-q:v", "4"},
-	"mpeg1video": {"-q:v", "4"},
+// analysisScale is how an encoder's constant-quality analysis is set: the
+// option, where it starts (the encoder's middle of the road), its range,
+// and how many steps halve the bits (CRF: about 6; a linear quantiser
+// scale: bits fall as 1/q, so the value itself doubles).
+type analysisScale struct {
+	option        string
+	start, lo, hi float64
+	stepsPerHalf  float64 // 0: the scale is linear (mpeg-style -q:v)
+	probe         bool    // the scale of the x264 probe, not the encoder's
 }
+
+var analysisScales = map[string]analysisScale{
+	"libx264":    {option: "-crf", start: 23, lo: 0, hi: 51, stepsPerHalf: 6},
+	"libx265":    {option: "-crf", start: 28, lo: 0, hi: 51, stepsPerHalf: 6},
+	"mpeg4":      {option: "-q:v", start: 4, lo: 1, hi: 31},
+	"mpeg2video": {option: "-q:v", start: 4, lo: 1, hi: 31},
+	"mpeg1video": {option: "-q:v", start: 4, lo: 1, hi: 31},
+}
+
+// probeScale is the fast x264 probe's, for encoders without their own.
+var probeScale = analysisScale{option: "-crf", start: 23, lo: 0, hi: 51, stepsPerHalf: 6, probe: true}
+
+func (t *BitrateTarget) scale() analysisScale {
+	if s, ok := analysisScales[t.Codec]; ok {
+		return s
+	}
+	return probeScale
+}
+
+// StartQuality is the constant quality of the first analysis round.
+func (t *BitrateTarget) StartQuality() float64 { return t.scale().start }
+
+// NextQuality is the quality of a second analysis round, when the first,
+// at q, made bits where the budget is budget: one near the target, where
+// the split by complexity is the split a whole-file two-pass makes (a
+// segment's share of the bits depends on the quality it is measured at)
+// and where the encoder's own second pass predicts its rate best. ok is
+// false when q is close enough already.
+func (t *BitrateTarget) NextQuality(q, bits, budget float64) (next float64, ok bool) {
+	s := t.scale()
+	if bits <= 0 || budget <= 0 {
+		return q, false
+	}
+	if s.stepsPerHalf == 0 {
+		next = q * bits / budget
+	} else {
+		next = q + s.stepsPerHalf*math.Log2(bits/budget)
+	}
+	next = math.Round(clampf(next, s.lo, s.hi)*10) / 10
+	if s.stepsPerHalf == 0 {
+		return next, math.Abs(math.Log2(next/q)) >= 0.25
+	}
+	return next, math.Abs(next-q) >= 2
+}
+
+func clampf(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 
 // ParseBitrate reads a bitrate as ffmpeg does: a number with an optional
 // SI prefix (k, M, G; with "i" for powers of 1024) and an optional "B" for
@@ -114,7 +161,7 @@ func PlanBitrate(video []string, codec string) (*BitrateTarget, error) {
 		return nil, nil
 	}
 	t.Codec = codec
-	_, t.OwnPasses = analysisQuality[codec]
+	_, t.OwnPasses = analysisScales[codec]
 	return &t, nil
 }
 
@@ -156,16 +203,17 @@ func passArgs(codec string, video []string, n int, stats string) []string {
 	return append(append([]string(nil), video...), "-pass", strconv.Itoa(n), "-passlogfile", stats)
 }
 
-// AnalysisOptions are the video options of a segment's analysis task, and
-// the codec it runs (x264 for the fast probe).
-func (t *BitrateTarget) AnalysisOptions(video []string, stats string) (codec string, opts []string) {
-	opts = withoutRate(video)
-	if !t.OwnPasses {
+// AnalysisOptions are the video options of a segment's analysis task at
+// constant quality q, and the codec it runs (x264 for the fast probe).
+func (t *BitrateTarget) AnalysisOptions(video []string, stats string, q float64) (codec string, opts []string) {
+	s := t.scale()
+	value := strconv.FormatFloat(q, 'f', -1, 64)
+	if s.probe {
 		// Only the complexity is wanted: the user's encoder options are
 		// not x264's, and the fastest preset keeps the probe cheap.
-		return "libx264", []string{"-preset", "ultrafast", "-crf", "23"}
+		return "libx264", []string{"-preset", "ultrafast", s.option, value}
 	}
-	opts = append(opts, analysisQuality[t.Codec]...)
+	opts = append(withoutRate(video), s.option, value)
 	return t.Codec, passArgs(t.Codec, opts, 1, stats)
 }
 
@@ -207,4 +255,15 @@ func MinimumBitrate(err error) (float64, bool) {
 	}
 	kbps, perr := strconv.ParseFloat(m[1], 64)
 	return kbps * 1000, perr == nil
+}
+
+// Joinable adds what an encoder needs for its segments to join into one
+// stream: libx264 otherwise tunes its picture parameter set (the initial
+// quantiser) to each segment's rate, and only the first segment's set
+// reaches the joined file's header ("stitchable" keeps it fixed).
+func Joinable(codec string, video []string) []string {
+	if codec == "libx264" {
+		return withParam(video, "x264-params", "stitchable=1")
+	}
+	return video
 }

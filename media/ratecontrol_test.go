@@ -52,7 +52,7 @@ func TestBitrateTargetOptions(t *testing.T) {
 	user := []string{"-preset", "veryfast", "-b:v", "600k", "-maxrate", "900k", "-bufsize", "1200k"}
 	x264, err := PlanBitrate(user, "libx264")
 	require.NoError(t, err)
-	codec, opts := x264.AnalysisOptions(user, "/j/seg-00003.pass")
+	codec, opts := x264.AnalysisOptions(user, "/j/seg-00003.pass", x264.StartQuality())
 	assert.Equal(t, "libx264", codec)
 	assert.Equal(t, []string{"-preset", "veryfast", "-crf", "23", "-pass", "1", "-passlogfile", "/j/seg-00003.pass"}, opts,
 		"the analysis runs at a constant quality, without the rate and its cap")
@@ -63,14 +63,29 @@ func TestBitrateTargetOptions(t *testing.T) {
 	x265user := []string{"-b:v", "2M", "-x265-params", "keyint=50"}
 	x265, err := PlanBitrate(x265user, "libx265")
 	require.NoError(t, err)
-	_, opts = x265.AnalysisOptions(x265user, "/j/s")
+	_, opts = x265.AnalysisOptions(x265user, "/j/s", 28)
 	assert.Equal(t, []string{"-x265-params", "keyint=50:pass=1:stats=/j/s.log", "-crf", "28"}, opts)
 	assert.Equal(t, []string{"-x265-params", "keyint=50:pass=2:stats=/j/s.log", "-b:v", "1000k"}, x265.FinalOptions(x265user, "/j/s", 1e6))
 
 	vp9, err := PlanBitrate([]string{"-b:v", "1M", "-deadline", "good"}, "libvpx-vp9")
 	require.NoError(t, err)
-	codec, opts = vp9.AnalysisOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s")
+	codec, opts = vp9.AnalysisOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 23)
 	assert.Equal(t, "libx264", codec)
 	assert.Equal(t, []string{"-preset", "ultrafast", "-crf", "23"}, opts)
 	assert.Equal(t, []string{"-deadline", "good", "-b:v", "500k"}, vp9.FinalOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 5e5))
+}
+
+func TestNextQuality(t *testing.T) {
+	x264 := &BitrateTarget{Codec: "libx264", OwnPasses: true}
+	q, ok := x264.NextQuality(23, 4e9, 1e9)
+	assert.True(t, ok)
+	assert.InDelta(t, 35, q, 1e-9, "a quarter of the bits: two halvings of 6 CRF steps")
+	_, ok = x264.NextQuality(23, 1.1e9, 1e9)
+	assert.False(t, ok, "close enough")
+	q, _ = x264.NextQuality(23, 1e12, 1e9)
+	assert.Equal(t, 51.0, q, "within the encoder's range")
+	mpeg4 := &BitrateTarget{Codec: "mpeg4", OwnPasses: true}
+	q, ok = mpeg4.NextQuality(4, 2e9, 1e9)
+	assert.True(t, ok)
+	assert.InDelta(t, 8, q, 1e-9, "a linear quantiser: half the bits at twice the scale")
 }

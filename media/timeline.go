@@ -78,9 +78,13 @@ func RepairsTimestamps(formatName string) bool {
 // stderr (at -v error, with -progress reports mixed in on a swarm), the
 // first that reports trouble: a decoder or demuxer that met damaged data
 // says so there and carries on, concealing it. "" when there is none.
+//
+// Only lines logged with a context ("[h264 @ 0x...] ...") count: encoder
+// libraries print their own chatter to stderr whatever the log level
+// ("Svt[info]: ...", "x265 [info]: ...").
 func DamageReport(lines []string) string {
 	for _, l := range lines {
-		if progressLine.MatchString(l) || seekArtifact(l) {
+		if progressLine.MatchString(l) || seekArtifact(l) || !strings.HasPrefix(l, "[") {
 			continue
 		}
 		return cleanLine(l)

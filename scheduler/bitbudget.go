@@ -165,3 +165,38 @@ func (b *BitBudget) Done(i int, bits float64) {
 }
 
 func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
+
+// Correction is for when every segment is done and the total missed the
+// budget by more than tol (a fraction of it): it picks the segment that
+// missed its own ask by most and returns the bitrate to encode it again
+// at, so that the file lands on the budget. The ask goes through that
+// segment's own measured ratio of made to asked, which on a second try of
+// the same frames is close to exact. ok is false when nothing needs doing,
+// or no segment was steered (all held at their floor).
+func (b *BitBudget) Correction(tol float64) (i int, rate float64, ok bool) {
+	var produced float64
+	i = -1
+	worst := 0.0
+	for j := range b.planned {
+		if b.got[j] < 0 {
+			return -1, 0, false
+		}
+		produced += b.got[j]
+		if b.asked[j] > b.floors[j]*1.001 && b.got[j] > 0 {
+			if miss := math.Abs(b.got[j] - b.asked[j]); miss > worst {
+				i, worst = j, miss
+			}
+		}
+	}
+	miss := b.total - produced
+	if math.Abs(miss) <= tol*b.total || i < 0 {
+		return -1, 0, false
+	}
+	want := math.Max(b.got[i]+miss, b.floors[i])
+	bits := clamp(want*b.asked[i]/b.got[i], b.asked[i]/2, b.asked[i]*2)
+	if b.capRate > 0 {
+		bits = math.Min(bits, b.capRate*b.seconds[i])
+	}
+	b.asked[i], b.got[i] = bits, -1
+	return i, bits / math.Max(b.seconds[i], 1e-3), true
+}

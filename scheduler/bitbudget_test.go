@@ -98,3 +98,27 @@ func TestBitBudgetKeptSegments(t *testing.T) {
 	rate := b.Ask(1)
 	assert.InDelta(t, 0.8e6, rate, 1e3, "16e6 left over two segments")
 }
+
+// The last segment to finish overshot: the total is 8 % over. The one that
+// missed most is asked again, through its own ratio, for what brings the
+// total back.
+func TestBitBudgetCorrection(t *testing.T) {
+	b := NewBitBudget(40e6, []float64{1, 1, 1, 1}, []float64{10, 10, 10, 10}, 0)
+	for i := 0; i < 4; i++ {
+		b.Ask(i)
+	}
+	b.Done(0, 10e6)
+	b.Done(1, 10e6)
+	b.Done(2, 9.8e6)
+	b.Done(3, 13.4e6) // asked 10e6: 1.34x
+	i, rate, ok := b.Correction(0.015)
+	assert.True(t, ok)
+	assert.Equal(t, 3, i)
+	// Wanted: 13.4e6 - 3.2e6 = 10.2e6 made, so 10.2e6/1.34 asked.
+	assert.InDelta(t, 10.2e6/1.34/10, rate, 1)
+	_, _, ok = b.Correction(0.015)
+	assert.False(t, ok, "not before the segment is done again")
+	b.Done(3, 10.2e6)
+	_, _, ok = b.Correction(0.015)
+	assert.False(t, ok, "on target")
+}

@@ -50,16 +50,24 @@ func decodedFrames(t *testing.T, path string) int {
 }
 
 // TestLossyJoins encodes with lossy codecs and checks frame count, sync, and
-// that no frame at a join is visibly worse than its neighbours.
+// that no frame at a join is visibly worse than its neighbours. With a
+// bitrate target (the distributed two-pass) the video's bitrate over the
+// file is within 3 % of it, and a join frame dips at most 2 dB.
 func TestLossyJoins(t *testing.T) {
 	src := testmedia.Generate(t, testmedia.Lossy)
 	srcFrames := decodedFrames(t, src)
 	for _, tc := range []struct {
-		name string
-		opts []string
+		name    string
+		opts    []string
+		bitrate float64 // the target, 0 for none
+		method  string
 	}{
-		{"libx264 crf 23", []string{"-c:v", "libx264", "-crf", "23", "-preset", "veryfast"}},
-		{"mpeg4 1M", []string{"-c:v", "mpeg4", "-b:v", "1M"}},
+		{"libx264 crf 23", []string{"-c:v", "libx264", "-crf", "23", "-preset", "veryfast"}, 0, ""},
+		{"mpeg4 1M", []string{"-c:v", "mpeg4", "-b:v", "1M"}, 1e6, "two-pass"},
+		{"libx264 400k", []string{"-c:v", "libx264", "-preset", "veryfast", "-b:v", "400k"}, 400e3, "two-pass"},
+		{"libx265 300k", []string{"-c:v", "libx265", "-preset", "fast", "-b:v", "300k", "-x265-params", "log-level=error"}, 300e3, "two-pass"},
+		{"libvpx-vp9 400k", []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "400k"}, 400e3, "analysed"},
+		{"libsvtav1 400k", []string{"-c:v", "libsvtav1", "-preset", "12", "-b:v", "400k"}, 400e3, "analysed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out.mp4")
@@ -71,6 +79,16 @@ func TestLossyJoins(t *testing.T) {
 
 			assert.Equal(t, srcFrames, decodedFrames(t, out), "decoded frame count")
 			assertInSync(t, src, out)
+			maxDip := 3.0
+			if tc.bitrate > 0 {
+				maxDip = 2
+				require.NotNil(t, sum.Bitrate)
+				assert.Equal(t, tc.method, sum.Bitrate.Method)
+				got := videoBitrate(t, out)
+				assert.InDelta(t, 1, got/tc.bitrate, 0.03, "video bitrate %.0f against the target %.0f", got, tc.bitrate)
+				assert.InDelta(t, got, sum.Bitrate.Video, got*0.005, "the summary's account")
+				t.Logf("%s: video %.0f b/s, %.2f%% off the target", tc.name, got, 100*(got/tc.bitrate-1))
+			}
 
 			psnr := framePSNR(t, out, src)
 			require.Len(t, psnr, srcFrames)
@@ -105,13 +123,38 @@ func TestLossyJoins(t *testing.T) {
 				worstStep = math.Max(worstStep, math.Abs(after-before))
 				for _, f := range []int{j - 1, j} {
 					ref := math.Min(before, after)
-					assert.GreaterOrEqualf(t, psnr[f], ref-3, "frame %d at the join before frame %d: %.2f dB, neighbours %.2f/%.2f dB", f, j, psnr[f], before, after)
+					assert.GreaterOrEqualf(t, psnr[f], ref-maxDip, "frame %d at the join before frame %d: %.2f dB, neighbours %.2f/%.2f dB", f, j, psnr[f], before, after)
 				}
 			}
 			t.Logf("%s: largest quality step across a join %.2f dB", tc.name, worstStep)
 			t.Logf("%s: %d segments, mean PSNR %.2f dB", tc.name, sum.Segments, mean(psnr))
 		})
 	}
+}
+
+// videoBitrate is the bits per second of path's first video stream: its
+// packets' bytes over its duration.
+func videoBitrate(t *testing.T, path string) float64 {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+		"packet=size,pts_time,duration_time", "-of", "csv=p=0", path).Output()
+	require.NoError(t, err)
+	var bytes, first, last, lastDur float64
+	for i, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, ",")
+		require.Len(t, f, 3, line)
+		pts, _ := strconv.ParseFloat(f[0], 64)
+		dur, _ := strconv.ParseFloat(f[1], 64)
+		size, _ := strconv.ParseFloat(f[2], 64)
+		bytes += size
+		if i == 0 || pts < first {
+			first = pts
+		}
+		if pts >= last {
+			last, lastDur = pts, dur
+		}
+	}
+	return bytes * 8 / (last + lastDur - first)
 }
 
 func mean(v []float64) float64 {
