@@ -1,0 +1,126 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/dswarm/dswarm/internal/testmedia"
+)
+
+// Scenes60s is the 60 s source of the rate-control comparison: four 15 s
+// scenes from still to hard (colour bars, a Mandelbrot zoom, a test pattern
+// under heavy grain, the game of life), so that a bitrate target has to be
+// shared unevenly to be met well.
+var Scenes60s = testmedia.Spec{Name: "bench-scenes-720p-60s.mp4", Args: []string{
+	"-f", "lavfi", "-i", "smptehdbars=s=1280x720:r=25:d=15",
+	"-f", "lavfi", "-i", "mandelbrot=s=1280x720:r=25,trim=duration=15",
+	"-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=15,noise=alls=20:allf=t",
+	"-f", "lavfi", "-i", "life=s=1280x720:r=25:mold=10:ratio=0.1:death_color=#C83232:life_color=#00ff00,trim=duration=15",
+	"-filter_complex", "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];[2:v]format=yuv420p[c];[3:v]format=yuv420p,setsar=1[d];[a][b][c][d]concat=n=4:v=1:a=0[v]",
+	"-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-qp", "8", "-g", "50",
+}}
+
+// quality is a video's bitrate and its per-frame PSNR against the source.
+type quality struct {
+	bitrate, mean, low1 float64
+}
+
+func measureQuality(b *testing.B, out, src string) quality {
+	b.Helper()
+	probe := func(args ...string) []string {
+		text, err := exec.Command("ffprobe", append([]string{"-v", "error", "-of", "csv=p=0"}, append(args, out)...)...).Output()
+		if err != nil {
+			b.Fatalf("ffprobe %s: %v", out, err)
+		}
+		return strings.Fields(string(text))
+	}
+	var bytes float64
+	for _, l := range probe("-select_streams", "v:0", "-show_entries", "packet=size") {
+		v, _ := strconv.ParseFloat(strings.Trim(l, ","), 64)
+		bytes += v
+	}
+	dur, _ := strconv.ParseFloat(probe("-show_entries", "format=duration")[0], 64)
+	ps, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", out, "-i", src, "-lavfi",
+		"[0:v]setpts=N/TB[a];[1:v]setpts=N/TB[b];[a][b]psnr=stats_file=-", "-f", "null", "-").Output()
+	if err != nil {
+		b.Fatalf("psnr %s: %v", out, err)
+	}
+	var frames []float64
+	for _, f := range strings.Fields(string(ps)) {
+		if v, ok := strings.CutPrefix(f, "psnr_avg:"); ok {
+			p, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsInf(p, 1) {
+				p = 100
+			}
+			frames = append(frames, p)
+		}
+	}
+	q := quality{bitrate: bytes * 8 / dur}
+	for _, p := range frames {
+		q.mean += p / float64(len(frames))
+	}
+	sort.Float64s(frames)
+	n := max(1, len(frames)/100)
+	for _, p := range frames[:n] {
+		q.low1 += p / float64(n)
+	}
+	return q
+}
+
+// BenchmarkRateControl encodes the 60 s scenes clip to one bitrate target
+// three ways, side by side: single-pass ffmpeg one-pass ABR, single-pass
+// ffmpeg two-pass, and dswarm --local (its distributed two-pass), and
+// prints each one's bitrate error, mean PSNR and 1%-low frame PSNR.
+func BenchmarkRateControl(b *testing.B) {
+	src := testmedia.Generate(b, Scenes60s)
+	dir := b.TempDir()
+	bin := filepath.Join(dir, "dswarm")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/dswarm").CombinedOutput(); err != nil {
+		b.Fatalf("build dswarm: %v\n%s", err, out)
+	}
+	for _, tc := range []struct {
+		name   string
+		opts   []string
+		target float64
+	}{
+		{"libx264 veryfast 1500k", []string{"-an", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "1500k"}, 1.5e6},
+		{"mpeg4 3M", []string{"-an", "-c:v", "mpeg4", "-b:v", "3M"}, 3e6},
+	} {
+		ffmpeg := func(extra ...string) []string {
+			return append(append([]string{"-nostdin", "-v", "error", "-y", "-i", src}, tc.opts...), extra...)
+		}
+		one := filepath.Join(dir, "one.mp4")
+		m1 := runMeasured(b, "ffmpeg", ffmpeg(one)...)
+		two := filepath.Join(dir, "two.mp4")
+		log := filepath.Join(dir, "2pass")
+		p1 := runMeasured(b, "ffmpeg", ffmpeg("-pass", "1", "-passlogfile", log, "-f", "null", "-")...)
+		p2 := runMeasured(b, "ffmpeg", ffmpeg("-pass", "2", "-passlogfile", log, two)...)
+		ds := filepath.Join(dir, "dswarm.mp4")
+		md := runMeasured(b, bin, append([]string{"transcode", "--local", "-q", "--overwrite", src, "-o", ds}, tc.opts...)...)
+		fmt.Printf("%s, 60 s of 720p in four scenes:\n", tc.name)
+		fmt.Printf("  %-26s %9s %8s %9s %9s %8s\n", "", "kbit/s", "error", "mean dB", "1%-low", "wall s")
+		rows := []struct {
+			name string
+			path string
+			wall float64
+		}{
+			{"ffmpeg one-pass ABR", one, m1.wall.Seconds()},
+			{"ffmpeg two-pass", two, (p1.wall + p2.wall).Seconds()},
+			{"dswarm --local two-pass", ds, md.wall.Seconds()},
+		}
+		var qs []quality
+		for _, r := range rows {
+			q := measureQuality(b, r.path, src)
+			qs = append(qs, q)
+			fmt.Printf("  %-26s %9.0f %+7.2f%% %9.2f %9.2f %8.1f\n", r.name, q.bitrate/1e3, 100*(q.bitrate/tc.target-1), q.mean, q.low1, r.wall)
+		}
+		fmt.Printf("  dswarm against ffmpeg two-pass: mean %+.2f dB, 1%%-low %+.2f dB; against one-pass: mean %+.2f dB\n",
+			qs[2].mean-qs[1].mean, qs[2].low1-qs[1].low1, qs[2].mean-qs[0].mean)
+	}
+}
