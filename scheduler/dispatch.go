@@ -38,13 +38,16 @@ type ProgressObserver interface {
 	Progress(a Attempt, done float64, now float64)
 }
 
-// SpeedNode is a node as the policies see it: its configured speed (cost
+// SpeedNode is a node as the policies see it: its starting speed (cost
 // units per second, from the dswarm.weight label, `dswarm bench` or the CPU
-// count) and how many tasks it runs at once.
+// count, or what earlier jobs learnt) and how many tasks it runs at once.
 type SpeedNode struct {
 	Name  string
 	Speed float64
 	Slots int
+	// Measured says Speed was learnt from tasks the node ran in earlier
+	// jobs; a node never measured gets a probe (see Dispatcher).
+	Measured bool
 }
 
 // SegmentCosts estimates each segment's encoding cost in frame units:
@@ -102,6 +105,10 @@ type DispatchOptions struct {
 //   - speeds: each node's speed is learnt from the tasks it finishes, and
 //     lowered as soon as a running task is late, so wrong weights and
 //     mid-job slowdowns are corrected within the job;
+//   - probes: a node never measured that the rule above leaves idle gets
+//     the smallest segment early, when the job has enough segments, so its
+//     speed is learnt, not assumed (a wrong low weight would otherwise keep
+//     it idle for good);
 //   - backups: once no work is left, an idle slot runs a copy of the
 //     straggler that would finish latest, if the copy would finish clearly
 //     sooner; the first to finish wins and the twin is cancelled.
@@ -118,9 +125,10 @@ type Dispatcher struct {
 	progress map[int][2]float64
 	nextID   int
 	measured map[int]bool // attempts whose speed the caller measured
-	held     []int        // slots taken by work the dispatcher does not schedule
-	others   []int        // slots other jobs hold
-	down     []bool       // nodes that left: no more work
+	probe    probeState
+	held     []int  // slots taken by work the dispatcher does not schedule
+	others   []int  // slots other jobs hold
+	down     []bool // nodes that left: no more work
 	// Why records, per node, the decisions worth explaining.
 	Why []NodeAccount
 }
@@ -130,6 +138,9 @@ type NodeAccount struct {
 	Tasks, Backups, Segments int
 	ConfiguredSpeed          float64
 	LearntSpeed              float64
+	// Probed says the node was never measured and got a first small task
+	// to learn its speed.
+	Probed bool
 }
 
 // NewDispatcher makes the dswarm policy for segments of the given costs.
@@ -160,6 +171,7 @@ func NewDispatcher(costs []float64, nodes []SpeedNode, opt DispatchOptions) *Dis
 	if len(costs) > 0 {
 		d.pending = [][2]int{{0, len(costs)}}
 	}
+	d.probe = newProbeState(len(costs), nodes)
 	return d
 }
 
@@ -207,6 +219,7 @@ func (d *Dispatcher) Pending() int {
 // slot went to another job): its segments are pending again.
 func (d *Dispatcher) Requeue(a Attempt) {
 	d.Abandon(a)
+	d.unprobe(a)
 	d.Why[a.Node].Tasks--
 	if a.Backup {
 		d.Why[a.Node].Backups--
@@ -380,6 +393,7 @@ func (d *Dispatcher) Next(now float64) []Attempt {
 			progress = true
 		}
 	}
+	out = append(out, d.probes(now)...)
 	if len(d.pending) == 0 && !d.opt.NoBackups {
 		out = append(out, d.backups(now)...)
 	}
@@ -398,7 +412,7 @@ func (d *Dispatcher) chunk(n int, now float64) (int, int, bool) {
 	if d.opt.OneSegment {
 		return d.costliest(n, now, total)
 	}
-	share := d.remaining() * d.speed[n] / total / d.opt.Guide
+	share := d.remaining() * d.speed[n] / d.unsureTotal() / d.opt.Guide
 	floor := d.speed[n] * d.opt.Startup / d.opt.StartupShare
 	ceiling := d.speed[n] * d.prefix[len(d.costs)] / total * d.opt.MaxShare
 	target := math.Max(math.Min(share, ceiling), floor)

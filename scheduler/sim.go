@@ -227,6 +227,9 @@ type SimJob struct {
 	Segments   int
 	Seed       int64
 	SpeedError float64 // true speed within +-SpeedError of configured
+	// TrueSpeeds, when set, are the nodes' real speeds whatever the
+	// configured ones say (SpeedError is then unused): a wrong label.
+	TrueSpeeds []float64
 	Startup    float64
 	Slowdowns  []Slowdown
 	// FramesPerSegment is the mean segment cost (default 250 frames);
@@ -247,6 +250,10 @@ func (j SimJob) Config() SimConfig {
 	}
 	for i, s := range j.Speeds {
 		cfg.Nodes = append(cfg.Nodes, SpeedNode{Name: fmt.Sprintf("node%d", i+1), Speed: s, Slots: 1})
+		if j.TrueSpeeds != nil {
+			cfg.TrueSpeeds = append(cfg.TrueSpeeds, j.TrueSpeeds[i])
+			continue
+		}
 		cfg.TrueSpeeds = append(cfg.TrueSpeeds, s*(1+j.SpeedError*(2*rng.Float64()-1)))
 	}
 	return cfg

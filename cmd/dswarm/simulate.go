@@ -22,8 +22,10 @@ Simulates one job (discrete events, no Docker) under each policy:
   min-mm             the Min-MM paper: largest first, finish times balanced once by weights
   dswarm             guided task sizes, earliest-finish placement, speeds learnt during
                      the job, backup copies of stragglers
-True node speeds differ from the configured ones by up to --speed-error, and
---slowdown makes a node slower mid-job. Each policy's makespan is compared with
+True node speeds differ from the configured ones by up to --speed-error, or are
+given apart from them with --true-speeds (a wrong dswarm.weight label), and
+--slowdown makes a node slower mid-job. The nodes were never measured: dswarm
+probes any that its placement rule would leave idle. Each policy's makespan is compared with
 the lower bound: max(total work / total true speed, largest segment / fastest
 speed) plus one start-up. The last line is dswarm's ratio.
 
@@ -53,6 +55,7 @@ func simulateCmd(_ context.Context, args []string, stdout, stderr io.Writer) int
 	segments := fs.Int("segments", 120, "segments in the job")
 	seed := fs.Int64("seed", 1, "random seed for segment complexity and speed errors")
 	speedErr := fs.Float64("speed-error", 0.3, "true speeds differ from configured by up to this fraction")
+	trueSpeeds := fs.String("true-speeds", "", "the nodes' real speeds, comma-separated, whatever --node-speeds says (instead of --speed-error)")
 	startup := fs.Float64("startup-s", 1.5, "per-task start-up seconds")
 	var slowdowns []string
 	fs.StringArrayVar(&slowdowns, "slowdown", nil, "NODE:FACTOR@T: node (1-based) becomes FACTOR times slower at T seconds (repeatable)")
@@ -62,12 +65,20 @@ func simulateCmd(_ context.Context, args []string, stdout, stderr io.Writer) int
 		return exitForParse(err)
 	}
 	job := scheduler.SimJob{Segments: *segments, Seed: *seed, SpeedError: *speedErr, Startup: *startup}
-	for _, f := range strings.Split(*speeds, ",") {
-		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
-		if err != nil || v <= 0 {
-			return fail(stderr, fmt.Errorf("--node-speeds: %q is not a positive number", f))
+	var err error
+	if job.Speeds, err = parseSpeeds("--node-speeds", *speeds); err != nil {
+		return fail(stderr, err)
+	}
+	if *trueSpeeds != "" {
+		if fs.Changed("speed-error") {
+			return fail(stderr, fmt.Errorf("--true-speeds and --speed-error exclude each other"))
 		}
-		job.Speeds = append(job.Speeds, v)
+		if job.TrueSpeeds, err = parseSpeeds("--true-speeds", *trueSpeeds); err != nil {
+			return fail(stderr, err)
+		}
+		if len(job.TrueSpeeds) != len(job.Speeds) {
+			return fail(stderr, fmt.Errorf("--true-speeds: %d speeds for %d nodes", len(job.TrueSpeeds), len(job.Speeds)))
+		}
 	}
 	if *segments <= 0 {
 		return fail(stderr, fmt.Errorf("--segments must be positive"))
@@ -116,6 +127,19 @@ func simulateCmd(_ context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	fmt.Fprintln(stdout, last)
 	return 0
+}
+
+// parseSpeeds reads a comma-separated list of positive speeds.
+func parseSpeeds(flag, list string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(list, ",") {
+		v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flag, f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }
 
 func formatSpeeds(v []float64) string {
