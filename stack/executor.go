@@ -53,13 +53,18 @@ type Executor struct {
 	// Rejected are the nodes the placement filters left out, with the
 	// reason, for the job's explanation.
 	Rejected map[string]string
+	// Speeds is what earlier jobs learnt of the nodes' speeds: the job
+	// starts from them where they hold, else from the weights. Learn
+	// returns it with this job's measurements.
+	Speeds scheduler.SpeedBook
 
 	mu       sync.Mutex
 	jobID    string
 	d        *scheduler.Dispatcher
 	t0       time.Time
 	lastTick time.Time
-	plan     []int // segment -> node by static weights: the reference plan
+	plan     []int // segment -> node by starting speeds: the reference plan
+	start    []scheduler.SpeedNode
 	frames   []int // segment -> frames, to turn progress into cost
 	grants   []chan scheduler.Attempt
 	races    map[int]*race
@@ -98,17 +103,19 @@ func (x *Executor) Name() string { return "swarm" }
 // Place implements job.Placer: it sets up the dispatcher for the segments.
 func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
 	costs := scheduler.SegmentCosts(segs)
-	plan, err := scheduler.Assign(costs, x.Nodes)
+	speeds := x.Speeds.StartSpeeds(x.Nodes)
+	believed := make([]scheduler.Node, len(x.Nodes))
+	for i, n := range x.Nodes {
+		believed[i] = n
+		believed[i].Weight = speeds[i].Speed
+	}
+	plan, err := scheduler.Assign(costs, believed)
 	if err != nil {
 		return 0, err
 	}
 	startup := x.Startup
 	if startup <= 0 {
 		startup = 1500 * time.Millisecond
-	}
-	speeds := make([]scheduler.SpeedNode, len(x.Nodes))
-	for i, n := range x.Nodes {
-		speeds[i] = scheduler.SpeedNode{Name: n.Hostname, Speed: n.Weight, Slots: max(n.Slots, 1)}
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -122,6 +129,7 @@ func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
 	x.Pool.Join(jobID, slots)
 	x.jobID = jobID
 	x.plan = plan
+	x.start = speeds
 	x.d = scheduler.NewDispatcher(costs, speeds, scheduler.DispatchOptions{Startup: startup.Seconds(), OneSegment: true})
 	x.t0 = time.Now()
 	x.frames = make([]int, len(segs))
@@ -141,9 +149,17 @@ func (x *Executor) Placement() []job.NodePlacement {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	var out []job.NodePlacement
+	start := x.start
+	if start == nil {
+		start = x.Speeds.StartSpeeds(x.Nodes)
+	}
 	total := 0.0
-	for _, n := range x.Nodes {
-		total += n.Weight * float64(max(n.Slots, 1))
+	for _, s := range start {
+		total += s.Speed * float64(max(s.Slots, 1))
+	}
+	var speeds []string
+	if x.d != nil {
+		speeds = scheduler.SpeedReasons(x.start, x.d.Learnt(), x.d.Why)
 	}
 	for i, n := range x.Nodes {
 		p := job.NodePlacement{Node: n.Hostname, Arch: n.Arch, Weight: n.Weight, Slots: n.Slots}
@@ -152,13 +168,17 @@ func (x *Executor) Placement() []job.NodePlacement {
 				p.Planned++
 			}
 		}
-		p.Reason = fmt.Sprintf("earliest estimated finish: weight %g x %d slot(s) is %.0f%% of the cluster's configured speed", n.Weight, max(n.Slots, 1), 100*n.Weight*float64(max(n.Slots, 1))/total)
+		speed := fmt.Sprintf("weight %g", n.Weight)
+		if start[i].Measured {
+			speed = fmt.Sprintf("speed %.3g learnt in earlier jobs (weight %g)", start[i].Speed, n.Weight)
+		}
+		p.Reason = fmt.Sprintf("earliest estimated finish: %s x %d slot(s) is %.0f%% of the cluster's speed at the start", speed, max(n.Slots, 1), 100*start[i].Speed*float64(max(n.Slots, 1))/total)
 		if x.d != nil {
 			w := x.d.Why[i]
-			p.LearntSpeed = w.LearntSpeed
+			p.LearntSpeed = x.d.Learnt()[i]
 			p.Backups = w.Backups
-			if w.LearntSpeed > 0 {
-				p.Reason += fmt.Sprintf("; measured %.0f%% of its configured speed", 100*w.LearntSpeed/w.ConfiguredSpeed)
+			if speeds[i] != "" {
+				p.Reason += "; " + speeds[i]
 			}
 			if w.Tasks == 0 {
 				p.Reason += "; never the earliest finish for the work left"
@@ -173,6 +193,17 @@ func (x *Executor) Placement() []job.NodePlacement {
 		out = append(out, job.NodePlacement{Node: h, Reason: "not eligible: " + why})
 	}
 	return out
+}
+
+// Learn returns book with the node speeds this job measured (see
+// scheduler.SpeedBook.Learn); before Place, book as it is.
+func (x *Executor) Learn(book scheduler.SpeedBook, now time.Time) scheduler.SpeedBook {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.d == nil {
+		return book
+	}
+	return book.Learn(x.Nodes, x.start, x.d.Learnt(), now)
 }
 
 // pickFree chooses the node for a task the dispatcher does not place

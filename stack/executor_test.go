@@ -383,7 +383,7 @@ func TestPlacementExplains(t *testing.T) {
 	assert.Equal(t, 4, got["node1"].Planned)
 	assert.Equal(t, 3, got["node2"].Planned)
 	assert.Equal(t, 1, got["node3"].Planned)
-	assert.Contains(t, got["node1"].Reason, "50% of the cluster's configured speed")
+	assert.Contains(t, got["node1"].Reason, "weight 48 x 1 slot(s) is 50% of the cluster's speed at the start")
 	assert.Equal(t, "not eligible: wrong arch", got["pi-zero"].Reason)
 	assert.Zero(t, got["pi-zero"].Planned)
 }
