@@ -27,20 +27,23 @@ type nodeReport struct {
 	State        string  `json:"state"`
 	Availability string  `json:"availability"`
 	Weight       float64 `json:"weight"`
-	Slots        int     `json:"slots"`
-	CPUs         float64 `json:"cpus"`
-	Memory       int64   `json:"memory_bytes"`
-	Image        bool    `json:"image"`
-	ImageError   string  `json:"image_error,omitempty"`
-	Eligible     bool    `json:"eligible"`
-	Reason       string  `json:"reason,omitempty"`
+	// Learnt is what earlier jobs measured (speeds.json on the storage), in
+	// the weight's units per slot; the next job starts from it.
+	Learnt     *scheduler.LearntSpeed `json:"learnt,omitempty"`
+	Slots      int                    `json:"slots"`
+	CPUs       float64                `json:"cpus"`
+	Memory     int64                  `json:"memory_bytes"`
+	Image      bool                   `json:"image"`
+	ImageError string                 `json:"image_error,omitempty"`
+	Eligible   bool                   `json:"eligible"`
+	Reason     string                 `json:"reason,omitempty"`
 }
 
 func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, sw, asJSON := swarmCommand("nodes", stderr)
 	noImage := fs.Bool("no-image-check", false, "skip running the image on every node")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: dswarm nodes [--json] [--no-image-check]\n\nLists the swarm's nodes as dswarm sees them: arch, state, weight (label dswarm.weight, else CPUs),\nslots (label dswarm.slots, else 1), and whether the worker image runs there (a one-shot service per node).\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: dswarm nodes [--json] [--no-image-check]\n\nLists the swarm's nodes as dswarm sees them: arch, state, weight (label dswarm.weight, else CPUs),\nthe speed earlier jobs learnt (in the weight's units; the next job starts from it), slots (label dswarm.slots, else 1), and whether the worker image runs there (a one-shot service per node).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -59,12 +62,19 @@ func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		nodes[i].HasImage = *noImage || imageErr[nodes[i].Hostname] == nil
 	}
 	feas := scheduler.Feasible(nodes, nil)
+	book, err := loadSpeeds(sw.storage)
+	if err != nil {
+		fmt.Fprintf(stderr, "dswarm nodes: warning: %v\n", err)
+	}
 	rows := make([]nodeReport, 0, len(nodes))
 	for _, n := range nodes {
 		r := nodeReport{Hostname: n.Hostname, ID: n.ID, Arch: n.Arch, State: n.State, Availability: n.Availability,
 			Weight: n.Weight, Slots: n.Slots, CPUs: n.CPUs, Memory: n.Memory, Image: n.HasImage}
 		if err := imageErr[n.Hostname]; err != nil {
 			r.ImageError = err.Error()
+		}
+		if l, ok := book.Lookup(n); ok {
+			r.Learnt = &l
 		}
 		r.Reason, r.Eligible = feas.Rejected[n.Hostname], feas.Rejected[n.Hostname] == ""
 		rows = append(rows, r)
@@ -79,7 +89,7 @@ func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOSTNAME\tID\tARCH\tSTATE\tAVAILABILITY\tWEIGHT\tSLOTS\tCPUS\tMEMORY\tIMAGE\tELIGIBLE")
+	fmt.Fprintln(tw, "HOSTNAME\tID\tARCH\tSTATE\tAVAILABILITY\tWEIGHT\tLEARNT\tSLOTS\tCPUS\tMEMORY\tIMAGE\tELIGIBLE")
 	for _, r := range rows {
 		img, elig := "yes", "yes"
 		if !r.Image {
@@ -90,11 +100,23 @@ func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if !r.Eligible {
 			elig = "no: " + r.Reason
 		}
-		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\t%g\t%d\t%g\t%s\t%s\t%s\n", r.Hostname, r.ID, r.Arch, r.State, r.Availability,
-			r.Weight, r.Slots, r.CPUs, stack.FormatMemory(r.Memory), img, elig)
+		fmt.Fprintf(tw, "%s\t%.12s\t%s\t%s\t%s\t%g\t%s\t%d\t%g\t%s\t%s\t%s\n", r.Hostname, r.ID, r.Arch, r.State, r.Availability,
+			r.Weight, learntColumn(r.Learnt), r.Slots, r.CPUs, stack.FormatMemory(r.Memory), img, elig)
 	}
 	tw.Flush()
 	return 0
+}
+
+// learntColumn shows a learnt speed as "4.67 (3 jobs)", or "-" for a node
+// never measured (or whose weight label changed since).
+func learntColumn(l *scheduler.LearntSpeed) string {
+	switch {
+	case l == nil:
+		return "-"
+	case l.Jobs == 1:
+		return fmt.Sprintf("%.3g (1 job)", l.Speed)
+	}
+	return fmt.Sprintf("%.3g (%d jobs)", l.Speed, l.Jobs)
 }
 
 // checkImage runs `dswarm version` from the worker image on every ready

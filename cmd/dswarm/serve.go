@@ -89,12 +89,18 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		x.Pool = pool
 		defer pool.Leave(cfg.JobID)
+		if x.Speeds, err = loadSpeeds(root); err != nil {
+			fmt.Fprintf(stderr, "dswarm serve: warning: %v; starting from the weights\n", err)
+		}
 		if resume {
 			if err := x.Adopt(ctx, cfg.JobID); err != nil {
 				return nil, err
 			}
 		}
 		sum, err := job.Run(ctx, cfg, x)
+		if serr := saveLearnt(root, x, time.Now()); serr != nil {
+			fmt.Fprintf(stderr, "dswarm serve: warning: learnt node speeds not kept: %v\n", serr)
+		}
 		// Finished, failed or cancelled: no service of the job outlives it.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()

@@ -42,12 +42,32 @@ func TestSimulateCommand(t *testing.T) {
 func TestSimulateBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--slowdown", "9:3@10"}, {"--slowdown", "1:x@10"}, {"--node-speeds", "48,fast"}, {"--segments", "0"},
+		{"--node-speeds", "1,1,12", "--true-speeds", "12,12"}, {"--true-speeds", "12,12,0"},
+		{"--true-speeds", "12,12,12", "--speed-error", "0.1"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), append([]string{"simulate"}, args...), &stdout, &stderr)
 		assert.Equal(t, 1, code, "%v", args)
 		assert.True(t, strings.HasPrefix(stderr.String(), "dswarm: "), stderr.String())
 		assert.Equal(t, 1, strings.Count(strings.TrimSpace(stderr.String()), "\n")+1, "one line: %s", stderr.String())
+	}
+}
+
+// TestSimulateTrueSpeeds: the case, labels 1,1,12 on nodes that
+// all do 12: dswarm measures the two believed slow and finishes within 1.15
+// of the lower bound.
+func TestSimulateTrueSpeeds(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"simulate", "--json", "--node-speeds", "1,1,12", "--true-speeds", "12,12,12"}, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	var rep simReport
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &rep))
+	assert.Equal(t, []float64{12, 12, 12}, rep.TrueSpeeds)
+	d := rep.Policies[3]
+	require.Equal(t, "dswarm", d.Policy)
+	assert.LessOrEqual(t, d.Ratio, 1.15)
+	for i, n := range d.Segments {
+		assert.Positive(t, n, "node%d ran segments: %v", i+1, d.Segments)
 	}
 }
 

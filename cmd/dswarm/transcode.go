@@ -241,6 +241,9 @@ func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Wri
 	if err != nil {
 		return nil, err
 	}
+	if exec.Speeds, err = loadSpeeds(root); err != nil {
+		fmt.Fprintf(stderr, "dswarm: warning: %v; starting from the weights\n", err)
+	}
 	layout := nfs.Layout{Root: sw.storage}
 	if err := layout.Check(ctx); err != nil {
 		return nil, err
@@ -267,5 +270,9 @@ func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Wri
 			fmt.Fprintf(stderr, "dswarm: warning: %v\n", err)
 		}
 	}()
-	return job.Run(ctx, cfg, exec)
+	sum, err := job.Run(ctx, cfg, exec)
+	if serr := saveLearnt(root, exec, time.Now()); serr != nil {
+		fmt.Fprintf(stderr, "dswarm: warning: learnt node speeds not kept: %v\n", serr)
+	}
+	return sum, err
 }
