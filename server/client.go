@@ -42,6 +42,13 @@ func (c *Client) send(ctx context.Context, method, path string, body io.Reader, 
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	if method == http.MethodPut && size > 0 {
+		// The scheduler answers a refused upload (no token, too large)
+		// before the body, and closes: without waiting for its go-ahead
+		// the client may still be sending when the connection is reset,
+		// and loses the answer.
+		req.Header.Set("Expect", "100-continue")
+	}
 	resp, err := c.http().Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scheduler %s: %w", c.URL, err)
