@@ -86,6 +86,8 @@ func (r *run) analyse(ctx context.Context) error {
 	budget := rc.target.Bitrate * total
 	complexity := make([]float64, len(r.segs))
 	q := rc.target.StartQuality()
+	var first []float64 // the first round's bits, when a second one runs
+	q0 := q
 	for round := 0; round < 2; round++ {
 		err := r.eachSegment(ctx, func(ctx context.Context, i int) error {
 			if r.reused[i] {
@@ -105,10 +107,22 @@ func (r *run) analyse(ctx context.Context) error {
 				measuredSecs += secs[i]
 			}
 		}
-		next, again := rc.target.NextQuality(q, measured, rc.target.Bitrate*measuredSecs)
-		if !again || round == 1 {
+		if round == 1 {
+			// Each segment's bits at the one quality where the measured
+			// ones meet their part of the budget, from its two points.
+			at := scheduler.AtCommonQuality(rc.target.Position(q0), first, rc.target.Position(q), complexity, rc.target.Bitrate*measuredSecs)
+			for i := range complexity {
+				if !r.reused[i] {
+					complexity[i] = at[i]
+				}
+			}
 			break
 		}
+		next, again := rc.target.NextQuality(q, measured, rc.target.Bitrate*measuredSecs)
+		if !again {
+			break
+		}
+		first = append([]float64(nil), complexity...)
 		q = next
 	}
 	kept := map[int]float64{}

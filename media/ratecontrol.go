@@ -85,6 +85,15 @@ func (t *BitrateTarget) NextQuality(q, bits, budget float64) (next float64, ok b
 	return next, math.Abs(next-q) >= 2
 }
 
+// Position places quality q on a scale where bits fall about
+// exponentially: CRF itself, or the log of a linear quantiser scale.
+func (t *BitrateTarget) Position(q float64) float64 {
+	if t.scale().stepsPerHalf == 0 {
+		return math.Log2(q)
+	}
+	return q
+}
+
 func clampf(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 
 // ParseBitrate reads a bitrate as ffmpeg does: a number with an optional

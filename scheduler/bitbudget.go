@@ -200,3 +200,43 @@ func (b *BitBudget) Correction(tol float64) (i int, rate float64, ok bool) {
 	b.asked[i], b.got[i] = bits, -1
 	return i, bits / math.Max(b.seconds[i], 1e-3), true
 }
+
+// AtCommonQuality estimates each segment's bits at the one quality where
+// all of them together make budget, from two measurements: bits0 at
+// quality position x0 and bits1 at x1 (positions on a scale where a
+// segment's log bits run about straight: CRF itself, or the log of a
+// linear quantiser). Each segment's own line through its two points is
+// used, so that content whose bits fall faster with quality (grain) is not
+// taken for content whose bits fall slowly (smooth motion). A whole-file
+// two-pass shares bits this way: at one rate factor for all frames.
+func AtCommonQuality(x0 float64, bits0 []float64, x1 float64, bits1 []float64, budget float64) []float64 {
+	at := func(x float64) []float64 {
+		out := make([]float64, len(bits0))
+		for i := range bits0 {
+			b0, b1 := math.Max(bits0[i], 1), math.Max(bits1[i], 1)
+			slope := (math.Log(b1) - math.Log(b0)) / (x1 - x0)
+			out[i] = math.Exp(math.Log(b1) + slope*(x-x1))
+		}
+		return out
+	}
+	sum := func(v []float64) float64 {
+		s := 0.0
+		for _, x := range v {
+			s += x
+		}
+		return s
+	}
+	// Bits fall as the position rises; bisect within a wide bracket
+	// around the two measurements.
+	span := math.Abs(x1-x0) + 1
+	lo, hi := math.Min(x0, x1)-4*span, math.Max(x0, x1)+4*span
+	for k := 0; k < 100; k++ {
+		mid := (lo + hi) / 2
+		if sum(at(mid)) > budget {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return at((lo + hi) / 2)
+}

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -121,4 +122,19 @@ func TestBitBudgetCorrection(t *testing.T) {
 	b.Done(3, 10.2e6)
 	_, _, ok = b.Correction(0.015)
 	assert.False(t, ok, "on target")
+}
+
+// Two segments: one halves its bits every 6 steps, the other (grain) every
+// 3. At the common quality that meets the budget, each gets what its own
+// line says, not what one proportion at either measurement says.
+func TestAtCommonQuality(t *testing.T) {
+	bits := func(b23, stepsPerHalf, x float64) float64 { return b23 * math.Pow(2, -(x-23)/stepsPerHalf) }
+	b0 := []float64{bits(8e6, 6, 23), bits(8e6, 3, 23)}
+	b1 := []float64{bits(8e6, 6, 35), bits(8e6, 3, 35)}
+	// The budget both meet at x = 29.
+	budget := bits(8e6, 6, 29) + bits(8e6, 3, 29)
+	got := AtCommonQuality(23, b0, 35, b1, budget)
+	assert.InDelta(t, bits(8e6, 6, 29), got[0], 1e3)
+	assert.InDelta(t, bits(8e6, 3, 29), got[1], 1e3)
+	assert.InDelta(t, 2, got[0]/got[1], 1e-3)
 }
