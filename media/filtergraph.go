@@ -1,7 +1,6 @@
 package media
 
 import (
-	"bufio"
 	"context"
 	_ "embed"
 	"fmt"
@@ -233,27 +232,21 @@ func AllowedFilters() map[string]FilterInfo {
 // ParseFilterTable reads the text form written by FormatFilterTable.
 func ParseFilterTable(text string) (map[string]FilterInfo, error) {
 	t := map[string]FilterInfo{}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Split(line, "\t")
+	return t, eachRecord(text, func(f []string) error {
 		switch {
 		case f[0] == "filter" && len(f) == 4:
 			t[f[1]] = FilterInfo{Media: f[2], Timeline: f[3] == "timeline", Options: map[string]string{}}
 		case f[0] == "option" && len(f) == 4:
 			info, ok := t[f[1]]
 			if !ok {
-				return nil, fmt.Errorf("line %d: option of unlisted filter %s", n, f[1])
+				return fmt.Errorf("option of unlisted filter %s", f[1])
 			}
 			info.Options[f[2]] = f[3]
 		default:
-			return nil, fmt.Errorf("line %d: %q", n, line)
+			return fmt.Errorf("%q", strings.Join(f, "\t"))
 		}
-	}
-	return t, sc.Err()
+		return nil
+	})
 }
 
 // FormatFilterTable writes the table as sorted, tab-separated lines.

@@ -85,23 +85,33 @@ func FFmpegOptions() *OptionTable {
 // ParseOptionTable reads the text form written by FormatOptionTable.
 func ParseOptionTable(text string) (*OptionTable, error) {
 	t := &OptionTable{CLI: map[string]CLIOption{}, AV: map[string][]AVOption{}}
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		f := strings.Split(line, "\t")
+	return t, eachRecord(text, func(f []string) error {
 		switch {
 		case f[0] == "cli" && len(f) == 4:
 			t.CLI[f[1]] = CLIOption{Name: f[1], Arity: int(f[2][0] - '0'), Negatable: f[3] == "neg"}
 		case f[0] == "av" && len(f) == 5:
 			t.AV[f[2]] = append(t.AV[f[2]], AVOption{Class: f[1], Name: f[2], Type: f[3], Flags: f[4]})
 		default:
-			return nil, fmt.Errorf("line %d: %q", n, line)
+			return fmt.Errorf("%q", strings.Join(f, "\t"))
+		}
+		return nil
+	})
+}
+
+// eachRecord calls fn with the tab-separated fields of every line of a
+// checked-in table but blank lines and # comments; an error names the line.
+func eachRecord(text string, fn func(fields []string) error) error {
+	sc := bufio.NewScanner(strings.NewReader(text))
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if err := fn(strings.Split(line, "\t")); err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
 		}
 	}
-	return t, sc.Err()
+	return sc.Err()
 }
 
 // FormatOptionTable writes t as sorted, tab-separated lines.
