@@ -35,6 +35,7 @@ func (r *run) encode(ctx context.Context) error {
 
 	r.framesDone = make([]atomic.Int64, len(r.segs))
 	r.segResults = make([]SegmentSummary, len(r.segs))
+	r.tries = make([]int, len(r.segs))
 	r.mu.Lock()
 	r.status = Status{Phase: "encode", Segments: len(r.segs), Frames: int64(r.out.Frames())}
 	r.mu.Unlock()
@@ -175,7 +176,13 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 	var avoid, tried []string
 	var lastErr error
 	short := -1 // frames of the last attempt that came out short
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
+	// A segment encoded again (at another size, or at a corrected rate)
+	// numbers its attempts on from its earlier ones: only a first attempt
+	// is the dispatcher's to place, and every attempt's service has a name
+	// of its own.
+	base := r.tries[i]
+	for attempt := base + 1; attempt <= base+maxAttempts; attempt++ {
+		r.tries[i] = attempt
 		r.framesDone[i].Store(0)
 		task := Task{
 			JobID:   r.id,

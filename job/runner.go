@@ -288,6 +288,7 @@ type run struct {
 	audioFile   string
 	reused      map[int]bool // segments (and -1, audio) kept from an earlier run
 	segResults  []SegmentSummary
+	tries       []int // attempts made at each segment
 	audioResult *TaskSummary
 	mergeResult *TaskSummary
 

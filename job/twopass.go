@@ -93,7 +93,7 @@ func (r *run) analyse(ctx context.Context) error {
 			if r.reused[i] {
 				return nil
 			}
-			bits, err := r.analyseSegment(ctx, i, q)
+			bits, err := r.analyseSegment(ctx, i, round, q)
 			complexity[i] = bits
 			return err
 		})
@@ -146,7 +146,7 @@ func (r *run) analyse(ctx context.Context) error {
 // analyseSegment runs segment i's analysis task at a constant quality and
 // returns the bits it took. Like a segment, it must hold
 // exactly the segment's frames, or the second pass would not match it.
-func (r *run) analyseSegment(ctx context.Context, i int, quality float64) (float64, error) {
+func (r *run) analyseSegment(ctx context.Context, i, round int, quality float64) (float64, error) {
 	seg := r.segs[i]
 	want := r.out.Spans[i].Frames
 	seek := seg.Seek
@@ -160,7 +160,7 @@ func (r *run) analyseSegment(ctx context.Context, i int, quality float64) (float
 			cmd.Options = append(cmd.Options, "-threads", strconv.Itoa(r.cfg.SegmentThreads))
 		}
 		cmd.Output = r.analysisPath(i)
-		res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: fmt.Sprintf("ana-%03d", i), Role: RoleAnalysis,
+		res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: fmt.Sprintf("ana%d-%03d", round+1, i), Role: RoleAnalysis,
 			Segment: i, Args: cmd.Args(), Output: cmd.Output})
 		if err != nil {
 			return 0, fmt.Errorf("analysis of segment %d: %w", i, err)
