@@ -92,6 +92,14 @@ type Skipper interface {
 	Skip(segment int)
 }
 
+// Pauser is an Executor that hands out segment tasks by itself (a
+// dispatcher that reserves slots for them): while paused it reserves none,
+// so that tasks of another kind (the analysis round of a bitrate target)
+// get the slots, and a segment's first attempt waits.
+type Pauser interface {
+	Pause(paused bool)
+}
+
 // Explainer is a Placer that can say why each node got what it got.
 type Explainer interface {
 	Placement() []NodePlacement

@@ -78,6 +78,11 @@ func (r *run) segmentSeconds() []float64 {
 func (r *run) analyse(ctx context.Context) error {
 	rc := r.rate
 	r.setPhase("analyse")
+	if p, ok := r.exec.(Pauser); ok {
+		// The analysis tasks take the slots; the segments wait for them.
+		p.Pause(true)
+		defer p.Pause(false)
+	}
 	secs := rc.seconds
 	total := 0.0
 	for _, s := range secs {

@@ -40,10 +40,20 @@ func backupPath(out string, id int) string {
 
 // tick asks the dispatcher what to start now; at most every 100 ms unless
 // forced (a slot was freed). Tasks waiting outside the dispatcher go first.
+// Pause implements job.Pauser: while paused, tick hands out no segment.
+func (x *Executor) Pause(paused bool) {
+	x.mu.Lock()
+	x.paused = paused
+	x.mu.Unlock()
+	if !paused {
+		x.tick(true)
+	}
+}
+
 func (x *Executor) tick(force bool) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.d == nil || x.external > 0 || (!force && time.Since(x.lastTick) < 100*time.Millisecond) {
+	if x.d == nil || x.external > 0 || x.paused || (!force && time.Since(x.lastTick) < 100*time.Millisecond) {
 		return
 	}
 	x.lastTick = time.Now()

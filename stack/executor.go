@@ -69,6 +69,7 @@ type Executor struct {
 	grants   []chan scheduler.Attempt
 	races    map[int]*race
 	external int                  // tasks waiting for a slot outside the dispatcher
+	paused   bool                 // no segment handed out (job.Pauser)
 	adopt    map[string]adoptable // taskKey (from labels) -> service left by an earlier run
 	lost     map[string]bool      // node IDs whose tasks vanished with them
 	workDir  string               // writable for every task, relative to HostRoot (Confine)
