@@ -92,6 +92,7 @@ func (r *run) analyse(ctx context.Context) error {
 	complexity := make([]float64, len(r.segs))
 	q := rc.target.StartQuality()
 	var first []float64 // the first round's bits, when a second one runs
+	var least []float64 // each segment's bits at the encoder's coarsest quantiser
 	q0 := q
 	for round := 0; round < 2; round++ {
 		err := r.eachSegment(ctx, func(ctx context.Context, i int) error {
@@ -110,6 +111,13 @@ func (r *run) analyse(ctx context.Context) error {
 			if !r.reused[i] {
 				measured += c
 				measuredSecs += secs[i]
+			}
+		}
+		least = least[:0]
+		for i, c := range complexity {
+			least = append(least, rc.target.LeastBits(q, c))
+			if r.reused[i] {
+				least[i] = 0
 			}
 		}
 		if round == 1 {
@@ -141,6 +149,7 @@ func (r *run) analyse(ctx context.Context) error {
 		}
 	}
 	rc.budget = scheduler.NewBitBudget(budget, complexity, secs, rc.target.MaxRate)
+	rc.budget.Least(least)
 	for i, bits := range kept {
 		rc.budget.Done(i, bits)
 	}

@@ -94,6 +94,22 @@ func (t *BitrateTarget) Position(q float64) float64 {
 	return q
 }
 
+// LeastBits estimates, from the bits a segment took at analysis quality q,
+// what the encoder makes at its coarsest quantiser, with a margin: asked
+// for less, libx264 refuses ("bitrate too low") and ffmpeg's own rate
+// control for mpeg4 gives up. 0 when the analysis was the x264 probe,
+// which says nothing of the real encoder's floor.
+func (t *BitrateTarget) LeastBits(q, bits float64) float64 {
+	s := t.scale()
+	if s.probe {
+		return 0
+	}
+	if s.stepsPerHalf == 0 {
+		return 1.5 * bits * q / s.hi
+	}
+	return 1.5 * bits * math.Pow(2, -(s.hi-q)/s.stepsPerHalf)
+}
+
 func clampf(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 
 // ParseBitrate reads a bitrate as ffmpeg does: a number with an optional

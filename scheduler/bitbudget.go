@@ -15,6 +15,7 @@ import "math"
 // off goes to the segments below it.
 type BitBudget struct {
 	total   float64
+	weights []float64 // complexity
 	planned []float64 // bits, by complexity, after the cap
 	seconds []float64
 	asked   []float64 // bits asked of a started segment, 0 before
@@ -46,8 +47,19 @@ func NewBitBudget(totalBits float64, complexity, seconds []float64, maxRate floa
 	for i, sec := range seconds {
 		b.floors[i] = math.Max(minShare*totalBits/math.Max(duration, 1e-3), 1000) * sec
 	}
+	b.weights = complexity
 	b.planned = split(totalBits, complexity, b.floors, b.caps(seconds, maxRate))
 	return b
+}
+
+// Least raises the floors to the bits each segment needs at least (what
+// its encoder makes at its coarsest quantiser: below that, an encoder's
+// second pass fails or gives up), and plans again. Call it before Ask.
+func (b *BitBudget) Least(least []float64) {
+	for i, l := range least {
+		b.floors[i] = math.Max(b.floors[i], l)
+	}
+	b.planned = split(b.total, b.weights, b.floors, b.caps(b.seconds, b.capRate))
 }
 
 func (b *BitBudget) caps(seconds []float64, maxRate float64) []float64 {

@@ -138,3 +138,12 @@ func TestAtCommonQuality(t *testing.T) {
 	assert.InDelta(t, bits(8e6, 3, 29), got[1], 1e3)
 	assert.InDelta(t, 2, got[0]/got[1], 1e-3)
 }
+
+// A segment that needs more than its share at the encoder's coarsest
+// quantiser gets that, from the others.
+func TestBitBudgetLeast(t *testing.T) {
+	b := NewBitBudget(20e6, []float64{1, 99}, []float64{10, 10}, 0)
+	b.Least([]float64{4e6, 0})
+	assert.InDelta(t, 4e6, b.Planned(0), 1)
+	assert.InDelta(t, 16e6, b.Planned(1), 1)
+}
