@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -198,6 +199,13 @@ func TestPlacementFollowsSpeed(t *testing.T) {
 			hostDocker(t, "update", "--cpus", "0", c)
 		}
 	})
+	// The plan starts from the weights, which these limits make true: the
+	// speeds earlier tests learnt on unlimited nodes (speeds.json) would
+	// start it from equal speeds instead, and this job's would carry the
+	// limits into later tests.
+	speeds := filepath.Join(storage, "speeds.json")
+	require.NoError(t, removeIfExists(speeds))
+	t.Cleanup(func() { _ = removeIfExists(speeds) })
 	src := testmedia.Generate(t, testmedia.Busy)
 	out := filepath.Join(t.TempDir(), "out.mp4")
 	start := time.Now()
@@ -288,4 +296,11 @@ func TestBenchLabelsNodes(t *testing.T) {
 		assert.Equal(t, r.Weight, after[r.Node], "label of %s", r.Node)
 	}
 	assertNoServices(t)
+}
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }
