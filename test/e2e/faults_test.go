@@ -92,7 +92,7 @@ func TestNodeLossMidJob(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	hostDocker(t, "kill", "dswarm-node2")
-	t.Cleanup(func() { hostDocker(t, "start", "dswarm-node2") })
+	t.Cleanup(func() { restartNode(t, "dswarm-node2") })
 	killedAt := time.Now()
 
 	err := cmd.Wait()
@@ -109,4 +109,22 @@ func TestNodeLossMidJob(t *testing.T) {
 	assert.Positive(t, retried, "the segment running on node2 ran again elsewhere")
 	t.Logf("job done %.1fs after the kill; %d segments, %d retried; by node: %v", time.Since(killedAt).Seconds(), sum.Segments, retried, nodeCounts(sum))
 	assertNoServices(t)
+}
+
+// restartNode starts a killed node container again and waits until the
+// swarm has it Ready, so that later tests find every node.
+func restartNode(t *testing.T, node string) {
+	hostDocker(t, "start", node)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		out, _ := exec.Command("docker", "node", "inspect", "-f", "{{.Status.State}}", node).CombinedOutput()
+		if strings.TrimSpace(string(out)) == "ready" {
+			return
+		}
+		if time.Now().After(deadline) {
+			logs, _ := exec.Command("docker", "--host", "unix:///var/run/docker.sock", "logs", "--tail", "20", node).CombinedOutput()
+			t.Fatalf("%s is not ready again 90 s after its restart (state %q); its log:\n%s", node, strings.TrimSpace(string(out)), logs)
+		}
+		time.Sleep(time.Second)
+	}
 }

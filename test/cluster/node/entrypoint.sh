@@ -36,7 +36,10 @@ fi
 # Match the node network's MTU so inner bridges do not send oversized frames.
 mtu=$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)
 
-rm -f /var/run/docker.pid
+# A node killed and started again (the node-loss test) keeps its /var/run:
+# stale pid files of dockerd and its containerd may name processes of the
+# new PID namespace, and dockerd then refuses to start.
+rm -rf /var/run/docker.pid /var/run/docker
 # shellcheck disable=SC2086 # $parent is empty or one word
 exec dockerd \
   --host=unix:///var/run/docker.sock \
