@@ -332,6 +332,10 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 // decodeStrict reads one JSON object of at most maxJSONBody bytes into v:
 // unknown fields and anything after the object are refused (400), a larger
 // body is 413.
+// maxDrain is how much of an oversize job request is read and dropped
+// before the 413, so that the client hears it.
+const maxDrain = 8 << 20
+
 func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
 	dec.DisallowUnknownFields()
@@ -350,7 +354,12 @@ func decodeStrict(w http.ResponseWriter, r *http.Request, v any) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &mbe):
-		refuseBody(w, r)
+		// Read a bounded rest of the body first: closing on unread data
+		// resets the connection, and a client still sending loses the 413.
+		// (This request carried the token: it is no stranger's.)
+		if _, derr := io.CopyN(io.Discard, r.Body, maxDrain); derr != io.EOF {
+			refuseBody(w, r)
+		}
 		return &apiError{413, fmt.Sprintf("job request: over the limit of %d bytes", maxJSONBody)}
 	default:
 		return badRequest("job request: %v", err)

