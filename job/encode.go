@@ -190,7 +190,7 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 			Role:    RoleSegment,
 			Segment: i,
 			Attempt: attempt,
-			Args:    r.segmentCommand(seg, seek).Args(),
+			Args:    r.segmentCommand(seg, seek, r.videoCodec, r.segmentOptions(i)).Args(),
 			Output:  r.segmentPath(i),
 			Avoid:   avoid,
 			// A decoder that met damage says so and carries on (below).
@@ -266,14 +266,21 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 	return lastErr
 }
 
-func (r *run) segmentCommand(seg scheduler.Segment, seek int64) media.SegmentCommand {
+// segmentOptions are segment i's encoder options: the user's, at its share
+// of the bit budget when there is one (which asks the budget), made to join.
+func (r *run) segmentOptions(i int) []string {
 	opts := r.opts.Video
 	if r.rate != nil && r.rate.budget != nil {
-		opts = r.finalOptions(seg.Index)
+		opts = r.finalOptions(i)
 	}
-	opts = media.Joinable(r.videoCodec, opts)
-	if r.videoCodec != "" {
-		opts = append([]string{"-c:v", r.videoCodec}, opts...)
+	return media.Joinable(r.videoCodec, opts)
+}
+
+// segmentCommand is the ffmpeg run that encodes seg's frames, decoding
+// from seek, with codec and its options.
+func (r *run) segmentCommand(seg scheduler.Segment, seek int64, codec string, opts []string) media.SegmentCommand {
+	if codec != "" {
+		opts = append([]string{"-c:v", codec}, opts...)
 	}
 	if r.cfg.SegmentThreads > 0 && !hasOption(opts, "-threads") {
 		opts = append(opts, "-threads", strconv.Itoa(r.cfg.SegmentThreads))

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"sync"
 
 	"github.com/dswarm/dswarm/media"
@@ -168,11 +167,7 @@ func (r *run) analyseSegment(ctx context.Context, i, round int, quality float64)
 	defer os.Remove(r.analysisPath(i))
 	var lastErr error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		cmd := r.segmentCommand(seg, seek)
-		cmd.Options = append([]string{"-c:v", codec}, opts...)
-		if r.cfg.SegmentThreads > 0 && !hasOption(opts, "-threads") {
-			cmd.Options = append(cmd.Options, "-threads", strconv.Itoa(r.cfg.SegmentThreads))
-		}
+		cmd := r.segmentCommand(seg, seek, codec, opts)
 		cmd.Output = r.analysisPath(i)
 		res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: fmt.Sprintf("ana%d-%03d", round+1, i), Role: RoleAnalysis,
 			Segment: i, Args: cmd.Args(), Output: cmd.Output})
