@@ -166,6 +166,28 @@ func constraintNode(spec swarm.ServiceSpec) string {
 	return ""
 }
 
+// speedExec is an executor on the fake engine whose nodes encode frames at
+// the given true speeds (see trueSpeed), with a start-up of 1 ms and the
+// storage in a temporary folder.
+func speedExec(t *testing.T, speeds map[string]float64, frames float64, scale time.Duration) (*fakeEngine, *Executor, string) {
+	f := newFake(nil)
+	trueSpeed(f, speeds, frames, scale)
+	x := newExec(f)
+	x.Startup = time.Millisecond
+	dir := t.TempDir()
+	x.HostRoot, x.NodeRoot = dir, dir
+	return f, x, dir
+}
+
+// segmentsOf is n segments of frames frames each.
+func segmentsOf(n, frames int) []scheduler.Segment {
+	segs := make([]scheduler.Segment, n)
+	for i := range segs {
+		segs[i] = scheduler.Segment{Index: i, Count: frames}
+	}
+	return segs
+}
+
 // runSegments runs every segment's first attempt at once, as the job
 // runner does, and returns the nodes they ran on.
 func runSegments(t *testing.T, x *Executor, n int, dir string) []string {
@@ -208,16 +230,8 @@ func trueSpeed(f *fakeEngine, speeds map[string]float64, frames float64, scale t
 // segments land in proportion to them (within one of the static plan),
 // every service is removed, paths are rewritten.
 func TestExecutorDispatchesByWeight(t *testing.T) {
-	f := newFake(nil)
-	trueSpeed(f, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 25, 100*time.Millisecond)
-	x := newExec(f)
-	x.Startup = time.Millisecond
-	dir := t.TempDir()
-	x.HostRoot, x.NodeRoot = dir, dir
-	segs := make([]scheduler.Segment, 24)
-	for i := range segs {
-		segs[i] = scheduler.Segment{Index: i, Count: 25}
-	}
+	f, x, dir := speedExec(t, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 25, 100*time.Millisecond)
+	segs := segmentsOf(24, 25)
 	conc, err := x.Place("job1", segs)
 	require.NoError(t, err)
 	assert.Equal(t, 24, conc, "every segment may wait; the dispatcher starts them")

@@ -17,19 +17,11 @@ import (
 // learnt goes into the speed book, and the next job starts from it with no
 // probe and a plan in thirds.
 func TestExecutorMeasuresEveryNode(t *testing.T) {
-	f := newFake(nil)
-	trueSpeed(f, map[string]float64{"n1": 40, "n2": 40, "n3": 40}, 25, 100*time.Millisecond)
-	x := newExec(f)
+	f, x, dir := speedExec(t, map[string]float64{"n1": 40, "n2": 40, "n3": 40}, 25, 100*time.Millisecond)
 	for i, w := range []float64{1, 1, 12} {
 		x.Nodes[i].Weight = w
 	}
-	x.Startup = time.Millisecond
-	dir := t.TempDir()
-	x.HostRoot, x.NodeRoot = dir, dir
-	segs := make([]scheduler.Segment, 9)
-	for i := range segs {
-		segs[i] = scheduler.Segment{Index: i, Count: 25}
-	}
+	segs := segmentsOf(9, 25)
 	_, err := x.Place("job1", segs)
 	require.NoError(t, err)
 	counts := map[string]int{}

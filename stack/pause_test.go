@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/dswarm/dswarm/job"
-	"github.com/dswarm/dswarm/scheduler"
 )
 
 // runAnalysis runs an analysis task for every segment at once, as a
@@ -37,16 +36,8 @@ func runAnalysis(t *testing.T, x *Executor, n int, dir string) {
 // freed for segments that only start after the analysis, and the second
 // round waited for ever.
 func TestPauseLetsTwoAnalysisRoundsRun(t *testing.T) {
-	f := newFake(nil)
-	trueSpeed(f, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 5, 10*time.Millisecond)
-	x := newExec(f)
-	x.Startup = time.Millisecond
-	dir := t.TempDir()
-	x.HostRoot, x.NodeRoot = dir, dir
-	segs := make([]scheduler.Segment, 8)
-	for i := range segs {
-		segs[i] = scheduler.Segment{Index: i, Count: 5}
-	}
+	f, x, dir := speedExec(t, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 5, 10*time.Millisecond)
+	segs := segmentsOf(8, 5)
 	_, err := x.Place("job1", segs)
 	require.NoError(t, err)
 
