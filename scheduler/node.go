@@ -26,6 +26,9 @@ type Node struct {
 	CPUs           float64
 	Memory         int64
 	HasImage       bool
+	// Image is the worker image on the node as a probe found it (image.go);
+	// unchecked, the node is assumed to run it.
+	Image NodeImage
 	// Slots is how many tasks the node runs at once.
 	Slots int
 }
@@ -36,6 +39,8 @@ type Node struct {
 type filter struct {
 	name  string
 	check func(Node) bool
+	// why, when set, words the reason for the node at hand instead of name.
+	why func(Node) string
 }
 
 // Feasibility is the outcome of the placement filters: the nodes that may
@@ -62,29 +67,73 @@ func (f Feasibility) Explain() string {
 // Feasible runs the placement filters: a node must be ready, active (not
 // drained or paused), of an architecture the image supports (any when archs
 // is empty), have the image (Node.HasImage, which stack.Nodes sets true
-// until a caller checks), and a positive weight. The first filter a node
+// until a caller checks) and the image there be for its architecture
+// (Node.Image, when a probe checked it: "no dswarm/worker:latest for
+// aarch64 (image missing)"), and a positive weight. The first filter a node
 // fails is its reason.
 func Feasible(nodes []Node, archs []string) Feasibility {
-	filters := []filter{
-		{"down", func(n Node) bool { return n.State == "ready" }},
-		{"drained", func(n Node) bool { return n.Availability != "drain" }},
-		{"paused", func(n Node) bool { return n.Availability != "pause" }},
-		{"wrong arch", func(n Node) bool { return len(archs) == 0 || contains(archs, n.Arch) }},
-		{"no image", func(n Node) bool { return n.HasImage }},
-		{"no weight", func(n Node) bool { return n.Weight > 0 }},
+	return run(nodes, append(stateFilters(),
+		filter{name: "wrong arch", check: func(n Node) bool { return len(archs) == 0 || contains(archs, n.Arch) }},
+		filter{name: "no image", check: func(n Node) bool { return n.HasImage }},
+		imageFilter(),
+		filter{name: "no weight", check: func(n Node) bool { return n.Weight > 0 }},
+	))
+}
+
+// stateFilters are the filters on a node's swarm state alone, whatever
+// the task: ready, and neither drained nor paused.
+func stateFilters() []filter {
+	return []filter{
+		{name: "down", check: func(n Node) bool { return n.State == "ready" }},
+		{name: "drained", check: func(n Node) bool { return n.Availability != "drain" }},
+		{name: "paused", check: func(n Node) bool { return n.Availability != "pause" }},
 	}
+}
+
+// run passes each node through the filters in order; the first it fails
+// is its reason.
+func run(nodes []Node, filters []filter) Feasibility {
 	f := Feasibility{Rejected: map[string]string{}}
-nodes:
 	for _, n := range nodes {
-		for _, flt := range filters {
-			if !flt.check(n) {
-				f.Rejected[n.Hostname] = flt.name
-				continue nodes
-			}
+		if why, ok := fails(n, filters); ok {
+			f.Rejected[n.Hostname] = why
+			continue
 		}
 		f.Nodes = append(f.Nodes, n)
 	}
 	return f
+}
+
+// fails returns the name of the first filter node n fails, if any.
+func fails(n Node, filters []filter) (string, bool) {
+	for _, flt := range filters {
+		if !flt.check(n) {
+			if flt.why != nil {
+				return flt.why(n), true
+			}
+			return flt.name, true
+		}
+	}
+	return "", false
+}
+
+// Active splits nodes into those that can run a task now, before any check
+// of arch, image or weight (the commands that run one task on every node:
+// nodes, storage check, bench), and the others, each with its state as the
+// reason ("node is down/active"). Active means Docker's "active"
+// availability, not merely not drained or paused.
+func Active(nodes []Node) ([]Node, map[string]string) {
+	filters := append(stateFilters(), filter{name: "not active", check: func(n Node) bool { return n.Availability == "active" }})
+	var active []Node
+	skipped := map[string]string{}
+	for _, n := range nodes {
+		if _, ok := fails(n, filters); ok {
+			skipped[n.Hostname] = fmt.Sprintf("node is %s/%s", n.State, n.Availability)
+			continue
+		}
+		active = append(active, n)
+	}
+	return active, skipped
 }
 
 func contains(list []string, s string) bool {

@@ -56,3 +56,71 @@ func TestAssignEarliestFinish(t *testing.T) {
 		assert.ErrorIs(t, err, ErrNoFeasibleNode)
 	})
 }
+
+func TestActive(t *testing.T) {
+	node := func(host, state, avail string) Node {
+		return Node{ID: host, Hostname: host, State: state, Availability: avail}
+	}
+	cases := []struct {
+		name    string
+		node    Node
+		skipped string // "" = active
+	}{
+		{"ready and active", node("a", "ready", "active"), ""},
+		{"no image or weight is no matter here", Node{ID: "b", Hostname: "b", State: "ready", Availability: "active", Arch: "armv7l"}, ""},
+		{"down", node("c", "down", "active"), "node is down/active"},
+		{"disconnected", node("d", "disconnected", "active"), "node is disconnected/active"},
+		{"drained", node("e", "ready", "drain"), "node is ready/drain"},
+		{"paused", node("f", "ready", "pause"), "node is ready/pause"},
+		{"availability unknown", node("g", "ready", ""), "node is ready/"},
+		{"down and drained", node("h", "unknown", "drain"), "node is unknown/drain"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			active, skipped := Active([]Node{c.node})
+			if c.skipped == "" {
+				assert.Equal(t, []Node{c.node}, active)
+				assert.Empty(t, skipped)
+				return
+			}
+			assert.Empty(t, active)
+			assert.Equal(t, map[string]string{c.node.Hostname: c.skipped}, skipped)
+		})
+	}
+	t.Run("order kept", func(t *testing.T) {
+		active, skipped := Active([]Node{node("z", "ready", "active"), node("y", "down", "active"), node("x", "ready", "active")})
+		assert.Equal(t, []Node{node("z", "ready", "active"), node("x", "ready", "active")}, active)
+		assert.Equal(t, map[string]string{"y": "node is down/active"}, skipped)
+	})
+}
+
+func TestFeasibleFirstFailedFilterIsTheReason(t *testing.T) {
+	ok := Node{Hostname: "n", Arch: "x86_64", State: "ready", Availability: "active", Weight: 4, HasImage: true}
+	with := func(f func(*Node)) Node { n := ok; f(&n); return n }
+	cases := []struct {
+		name string
+		node Node
+		want string // "" = feasible
+	}{
+		{"feasible", ok, ""},
+		{"down before drained", with(func(n *Node) { n.State, n.Availability = "down", "drain" }), "down"},
+		{"drained before wrong arch", with(func(n *Node) { n.Availability, n.Arch = "drain", "armv7l" }), "drained"},
+		{"paused", with(func(n *Node) { n.Availability = "pause" }), "paused"},
+		{"wrong arch before no image", with(func(n *Node) { n.Arch, n.HasImage = "armv7l", false }), "wrong arch"},
+		{"no image before no weight", with(func(n *Node) { n.HasImage, n.Weight = false, 0 }), "no image"},
+		{"no weight", with(func(n *Node) { n.Weight = 0 }), "no weight"},
+		{"negative weight", with(func(n *Node) { n.Weight = -1 }), "no weight"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := Feasible([]Node{c.node}, []string{"x86_64"})
+			if c.want == "" {
+				assert.Len(t, f.Nodes, 1)
+				assert.Empty(t, f.Rejected)
+				return
+			}
+			assert.Empty(t, f.Nodes)
+			assert.Equal(t, map[string]string{"n": c.want}, f.Rejected)
+		})
+	}
+}

@@ -6,7 +6,7 @@ type queuePolicy struct {
 	name    string
 	costs   []float64
 	slots   []int
-	queues  [][][2]int
+	queues  [][]segRange
 	running []int
 	nextID  int
 }
@@ -20,10 +20,10 @@ func (q *queuePolicy) Next(now float64) []Attempt {
 			r := q.queues[n][0]
 			q.queues[n] = q.queues[n][1:]
 			cost := 0.0
-			for i := r[0]; i < r[1]; i++ {
+			for i := r.First; i < r.Last; i++ {
 				cost += q.costs[i]
 			}
-			out = append(out, Attempt{ID: q.nextID, First: r[0], Last: r[1], Node: n, Start: now, Cost: cost})
+			out = append(out, Attempt{ID: q.nextID, First: r.First, Last: r.Last, Node: n, Start: now, Cost: cost})
 			q.nextID++
 			q.running[n]++
 		}
@@ -37,7 +37,7 @@ func (q *queuePolicy) Finished(a Attempt, now float64) []Attempt {
 }
 
 func newQueuePolicy(name string, costs []float64, nodes []SpeedNode) *queuePolicy {
-	q := &queuePolicy{name: name, costs: costs, queues: make([][][2]int, len(nodes)), running: make([]int, len(nodes))}
+	q := &queuePolicy{name: name, costs: costs, queues: make([][]segRange, len(nodes)), running: make([]int, len(nodes))}
 	for _, n := range nodes {
 		q.slots = append(q.slots, n.Slots)
 	}
@@ -64,7 +64,7 @@ func StaticWeights(costs []float64, nodes []SpeedNode) Policy {
 			last++
 		}
 		if last > first {
-			q.queues[i] = [][2]int{{first, last}}
+			q.queues[i] = []segRange{{first, last}}
 		}
 		first = last
 	}
@@ -77,7 +77,7 @@ func RoundRobin(costs []float64, nodes []SpeedNode) Policy {
 	q := newQueuePolicy("equal-round-robin", costs, nodes)
 	for i := range costs {
 		n := i % len(nodes)
-		q.queues[n] = append(q.queues[n], [2]int{i, i + 1})
+		q.queues[n] = append(q.queues[n], segRange{i, i + 1})
 	}
 	return q
 }
@@ -97,7 +97,7 @@ func MinMM(costs []float64, nodes []SpeedNode) Policy {
 			}
 		}
 		load[best] += costs[s]
-		q.queues[best] = append(q.queues[best], [2]int{s, s + 1})
+		q.queues[best] = append(q.queues[best], segRange{s, s + 1})
 	}
 	return q
 }

@@ -67,48 +67,11 @@ func (d *Dispatcher) unprobe(a Attempt) {
 func (d *Dispatcher) smallest() (int, int) {
 	pi, si := -1, -1
 	for i, p := range d.pending {
-		for s := p[0]; s < p[1]; s++ {
+		for s := p.First; s < p.Last; s++ {
 			if si < 0 || d.costs[s] < d.costs[si] {
 				pi, si = i, s
 			}
 		}
 	}
 	return pi, si
-}
-
-// Learnt is each node's speed as learnt in this job (cost units per
-// second), 0 for a node with no measurement.
-func (d *Dispatcher) Learnt() []float64 {
-	out := make([]float64, len(d.nodes))
-	for n := range d.nodes {
-		if d.learnt[n] {
-			out[n] = d.speed[n]
-		}
-	}
-	return out
-}
-
-// unsureTotal is the cluster's speed (per slot times slots, nodes up) with
-// every node not yet measured, in this job or an earlier one, counted as
-// fast as the fastest node: a task sized on a wrong low weight would be too
-// big to take back once the truth is learnt.
-func (d *Dispatcher) unsureTotal() float64 {
-	fastest := 0.0
-	for n := range d.nodes {
-		if !d.down[n] {
-			fastest = max(fastest, d.speed[n])
-		}
-	}
-	total := 0.0
-	for n := range d.nodes {
-		if d.down[n] {
-			continue
-		}
-		s := d.speed[n]
-		if !d.learnt[n] && !d.nodes[n].Measured {
-			s = fastest
-		}
-		total += s * float64(max(d.nodes[n].Slots, 1))
-	}
-	return total
 }
