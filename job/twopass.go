@@ -72,8 +72,10 @@ func (r *run) segmentSeconds() []float64 {
 // A first round measures at the encoder's middle quality; when that is far
 // from the target, a second round measures at the quality the first one
 // points to, because how the bits split between segments depends on the
-// quality they are measured at. Segments kept from an earlier run count
-// with the bits they hold.
+// quality they are measured at. FFmpeg's own encoders are analysed once,
+// by their first pass at the target, and split as their whole-file second
+// pass would (lavcSplit). Segments kept from an earlier run count with the
+// bits they hold.
 func (r *run) analyse(ctx context.Context) error {
 	rc := r.rate
 	r.setPhase("analyse")
@@ -122,7 +124,7 @@ func (r *run) analyse(ctx context.Context) error {
 		if round == 1 {
 			// Each segment's bits at the one quality where the measured
 			// ones meet their part of the budget, from its two points.
-			at := scheduler.AtCommonQuality(rc.target.Position(q0), first, rc.target.Position(q), complexity, rc.target.Bitrate*measuredSecs)
+			at := scheduler.AtCommonQuality(q0, first, q, complexity, rc.target.Bitrate*measuredSecs)
 			for i := range complexity {
 				if !r.reused[i] {
 					complexity[i] = at[i]
@@ -136,6 +138,11 @@ func (r *run) analyse(ctx context.Context) error {
 		}
 		first = append([]float64(nil), complexity...)
 		q = next
+	}
+	if rc.target.LavcPlan() {
+		if err := r.lavcSplit(complexity, least); err != nil {
+			return err
+		}
 	}
 	kept := map[int]float64{}
 	for i := range r.segs {
@@ -153,6 +160,33 @@ func (r *run) analyse(ctx context.Context) error {
 		rc.budget.Done(i, bits)
 	}
 	r.setPhase("encode")
+	return nil
+}
+
+// lavcSplit replaces each analysed segment's complexity with the bits
+// FFmpeg's own second pass over the whole file would spend on it, and its
+// least bits with what its first pass says, from the stats of the
+// segments' first passes at the target.
+func (r *run) lavcSplit(complexity, least []float64) error {
+	var frames [][]media.PassFrame
+	var which []int
+	var secs float64
+	for i := range r.segs {
+		if r.reused[i] {
+			continue
+		}
+		f, err := media.ReadPassLog(r.statsPrefix(i))
+		if err != nil {
+			return fmt.Errorf("first-pass stats of segment %d: %w", i, err)
+		}
+		frames = append(frames, f)
+		which = append(which, i)
+		secs += r.rate.seconds[i]
+	}
+	spend, low := media.LavcSpend(r.opts.Video, frames, r.rate.target.Bitrate*secs)
+	for k, i := range which {
+		complexity[i], least[i] = spend[k], low[k]
+	}
 	return nil
 }
 

@@ -32,21 +32,27 @@ type BitrateTarget struct {
 
 // analysisScale is how an encoder's constant-quality analysis is set: the
 // option, where it starts (the encoder's middle of the road), its range,
-// and how many steps halve the bits (CRF: about 6; a linear quantiser
-// scale: bits fall as 1/q, so the value itself doubles).
+// and how many steps halve the bits (CRF: about 6).
 type analysisScale struct {
 	option        string
 	start, lo, hi float64
-	stepsPerHalf  float64 // 0: the scale is linear (mpeg-style -q:v)
-	probe         bool    // the scale of the x264 probe, not the encoder's
+	stepsPerHalf  float64
+	probe         bool // the scale of the x264 probe, not the encoder's
+	// lavc: FFmpeg's own rate control. Its analysis is its first pass at
+	// the target, as in a single-pass two-pass, and the split comes from
+	// that pass's stats (LavcSpend), not from a constant quality: its
+	// second pass gives each frame a quantiser from its complexity, and
+	// the bits a constant quantiser takes are no guide to that split (they
+	// starve a still scene that the whole-file pass codes at its finest).
+	lavc bool
 }
 
 var analysisScales = map[string]analysisScale{
 	"libx264":    {option: "-crf", start: 23, lo: 0, hi: 51, stepsPerHalf: 6},
 	"libx265":    {option: "-crf", start: 28, lo: 0, hi: 51, stepsPerHalf: 6},
-	"mpeg4":      {option: "-q:v", start: 4, lo: 1, hi: 31},
-	"mpeg2video": {option: "-q:v", start: 4, lo: 1, hi: 31},
-	"mpeg1video": {option: "-q:v", start: 4, lo: 1, hi: 31},
+	"mpeg4":      {lavc: true},
+	"mpeg2video": {lavc: true},
+	"mpeg1video": {lavc: true},
 }
 
 // probeScale is the fast x264 probe's, for encoders without their own.
@@ -59,6 +65,10 @@ func (t *BitrateTarget) scale() analysisScale {
 	return probeScale
 }
 
+// LavcPlan reports whether the split is planned from the stats of the
+// encoder's own first pass at the target (LavcSpend), in one round.
+func (t *BitrateTarget) LavcPlan() bool { return t.scale().lavc }
+
 // StartQuality is the constant quality of the first analysis round.
 func (t *BitrateTarget) StartQuality() float64 { return t.scale().start }
 
@@ -67,45 +77,26 @@ func (t *BitrateTarget) StartQuality() float64 { return t.scale().start }
 // the split by complexity is the split a whole-file two-pass makes (a
 // segment's share of the bits depends on the quality it is measured at)
 // and where the encoder's own second pass predicts its rate best. ok is
-// false when q is close enough already.
+// false when q is close enough already, and for LavcPlan.
 func (t *BitrateTarget) NextQuality(q, bits, budget float64) (next float64, ok bool) {
 	s := t.scale()
-	if bits <= 0 || budget <= 0 {
+	if bits <= 0 || budget <= 0 || s.lavc {
 		return q, false
 	}
-	if s.stepsPerHalf == 0 {
-		next = q * bits / budget
-	} else {
-		next = q + s.stepsPerHalf*math.Log2(bits/budget)
-	}
+	next = q + s.stepsPerHalf*math.Log2(bits/budget)
 	next = math.Round(clampf(next, s.lo, s.hi)*10) / 10
-	if s.stepsPerHalf == 0 {
-		return next, math.Abs(math.Log2(next/q)) >= 0.25
-	}
 	return next, math.Abs(next-q) >= 2
-}
-
-// Position places quality q on a scale where bits fall about
-// exponentially: CRF itself, or the log of a linear quantiser scale.
-func (t *BitrateTarget) Position(q float64) float64 {
-	if t.scale().stepsPerHalf == 0 {
-		return math.Log2(q)
-	}
-	return q
 }
 
 // LeastBits estimates, from the bits a segment took at analysis quality q,
 // what the encoder makes at its coarsest quantiser, with a margin: asked
-// for less, libx264 refuses ("bitrate too low") and ffmpeg's own rate
-// control for mpeg4 gives up. 0 when the analysis was the x264 probe,
-// which says nothing of the real encoder's floor.
+// for less, libx264 refuses ("bitrate too low"). 0 when the analysis was
+// the x264 probe, which says nothing of the real encoder's floor, and for
+// LavcPlan, whose floor LavcSpend gives.
 func (t *BitrateTarget) LeastBits(q, bits float64) float64 {
 	s := t.scale()
-	if s.probe {
+	if s.probe || s.lavc {
 		return 0
-	}
-	if s.stepsPerHalf == 0 {
-		return 1.5 * bits * q / s.hi
 	}
 	return 1.5 * bits * math.Pow(2, -(s.hi-q)/s.stepsPerHalf)
 }
@@ -229,7 +220,8 @@ func passArgs(codec string, video []string, n int, stats string) []string {
 }
 
 // AnalysisOptions are the video options of a segment's analysis task at
-// constant quality q, and the codec it runs (x264 for the fast probe).
+// constant quality q (at the target, for LavcPlan), and the codec it runs
+// (x264 for the fast probe).
 func (t *BitrateTarget) AnalysisOptions(video []string, stats string, q float64) (codec string, opts []string) {
 	s := t.scale()
 	value := strconv.FormatFloat(q, 'f', -1, 64)
@@ -237,6 +229,11 @@ func (t *BitrateTarget) AnalysisOptions(video []string, stats string, q float64)
 		// Only the complexity is wanted: the user's encoder options are
 		// not x264's, and the fastest preset keeps the probe cheap.
 		return "libx264", []string{"-preset", "ultrafast", s.option, value}
+	}
+	if s.lavc {
+		// The first pass of a single-pass two-pass: at the target, where
+		// its quantisers are near the second pass's.
+		return t.Codec, passArgs(t.Codec, video, 1, stats)
 	}
 	opts = append(withoutRate(video), s.option, value)
 	return t.Codec, passArgs(t.Codec, opts, 1, stats)
