@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dswarm/dswarm/media"
@@ -95,7 +93,8 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		return nil, fmt.Errorf("input %w", err)
 	}
 
-	r := &run{cfg: cfg, opts: opts, exec: exec, id: id, temp: temp, partial: partial, start: start, sandbox: sandbox}
+	r := &run{cfg: cfg, opts: opts, exec: exec, id: id, temp: temp, partial: partial, sandbox: sandbox,
+		tracker: tracker{start: start, onProgress: cfg.Progress}}
 	r.status.Phase = "probe"
 	r.report()
 	src, err := probeSource(ctx, cfg.Input)
@@ -268,7 +267,6 @@ type run struct {
 	id      string
 	temp    string
 	partial string
-	start   time.Time
 	src     *source
 	segs    []scheduler.Segment
 	// sandbox runs the job's own ffmpeg calls with the user's options.
@@ -299,9 +297,7 @@ type run struct {
 	// turned out to change size mid-stream (nil until then).
 	fit *media.FrameFormat
 
-	mu         sync.Mutex
-	status     Status
-	framesDone []atomic.Int64
+	tracker
 }
 
 // reuse keeps the segments an earlier run of the job finished, if their
@@ -327,27 +323,6 @@ func (r *run) event(e SegmentEvent) {
 	if r.cfg.OnSegment != nil {
 		r.cfg.OnSegment(e)
 	}
-}
-
-func (r *run) report() {
-	if r.cfg.Progress == nil {
-		return
-	}
-	r.mu.Lock()
-	st := r.status
-	r.mu.Unlock()
-	for i := range r.framesDone {
-		st.FramesDone += r.framesDone[i].Load()
-	}
-	st.Elapsed = time.Since(r.start)
-	r.cfg.Progress(st)
-}
-
-func (r *run) setPhase(p string) {
-	r.mu.Lock()
-	r.status.Phase = p
-	r.mu.Unlock()
-	r.report()
 }
 
 func (r *run) warnf(format string, args ...any) {
