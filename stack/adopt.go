@@ -124,6 +124,6 @@ func (x *Executor) runAdopted(ctx context.Context, t job.Task, a adoptable) (job
 		t.OnStart(node.Hostname)
 	}
 	res := job.TaskResult{Node: node.Hostname, Started: time.Now()}
-	err := x.await(ctx, t, a.serviceID, a.name, node, t.OnProgress, &res)
+	err := x.await(ctx, t, a.serviceID, a.name, node, t.OnProgress, &res, false)
 	return res, err
 }

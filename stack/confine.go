@@ -93,6 +93,9 @@ func (x *Executor) Confine(input, workDir, partial string) error {
 			}
 		}
 	}
+	if workDir != "" {
+		removeGates(workDir)
+	}
 	x.mu.Lock()
 	x.workDir, x.partial = dir, file
 	x.mu.Unlock()

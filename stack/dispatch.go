@@ -57,35 +57,32 @@ func (x *Executor) tick(force bool) {
 		return
 	}
 	x.lastTick = time.Now()
-	x.syncOthers()
-	for _, a := range x.d.Next(x.now()) {
-		if !x.Pool.Take(x.jobID, x.Nodes[a.Node].ID, x.lastTick) {
-			x.d.Requeue(a) // the slot is another job's due
-			continue
-		}
+	// scheduler.Grant decides; this only starts what it returns.
+	for _, a := range x.Pool.Grant(x.d, x.jobID, x.nodeIDs(), x.now(), x.lastTick, x.racing) {
 		if !a.Backup {
 			x.grants[a.First] <- a // buffered: each segment is handed out once
 			continue
 		}
 		r := x.races[a.First]
-		if r == nil || r.won || r.live == 0 {
-			x.d.Abandon(a)
-			x.Pool.Release(x.jobID, x.Nodes[a.Node].ID)
-			continue
-		}
 		r.live++
 		x.launch(r, a)
 	}
-	if x.d.Pending() > 0 {
-		x.Pool.Refused(x.jobID, x.lastTick)
-	}
 }
 
-// syncOthers tells the dispatcher which slots other jobs hold; x.mu is held.
-func (x *Executor) syncOthers() {
+// racing reports whether backup a's race still runs: its segment has not
+// been won and its first attempt has not ended; x.mu is held.
+func (x *Executor) racing(a scheduler.Attempt) bool {
+	r := x.races[a.First]
+	return r != nil && !r.won && r.live > 0
+}
+
+// nodeIDs are the IDs of x.Nodes, by the dispatcher's node index.
+func (x *Executor) nodeIDs() []string {
+	ids := make([]string, len(x.Nodes))
 	for i, n := range x.Nodes {
-		x.d.SetOthers(i, x.Pool.Others(x.jobID, n.ID))
+		ids[i] = n.ID
 	}
+	return ids
 }
 
 func (x *Executor) now() float64 { return time.Since(x.t0).Seconds() }
@@ -198,6 +195,14 @@ func (x *Executor) launch(r *race, a scheduler.Attempt) {
 			x.d.Progress(a, a.Cost*min(float64(p.Frame)/float64(frames), 1), x.now())
 		}
 		x.mu.Unlock()
+		fps := p.FPS
+		if el := x.now() - a.Start; fps <= 0 && el > 0 {
+			fps = float64(p.Frame) / el
+		}
+		if !p.Done && !a.Backup && fps > 0 {
+			// Time for the slot's next service to start (standby.go).
+			x.nearEnd(a.Node, time.Duration(float64(max(int64(frames)-p.Frame, 0))/fps*float64(time.Second)))
+		}
 		if !a.Backup && r.task.OnProgress != nil {
 			r.task.OnProgress(p)
 		}

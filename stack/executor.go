@@ -57,6 +57,9 @@ type Executor struct {
 	// starts from them where they hold, else from the weights. Learn
 	// returns it with this job's measurements.
 	Speeds scheduler.SpeedBook
+	// NoStandby turns off starting a slot's next service while its task
+	// finishes (see standby).
+	NoStandby bool
 
 	mu       sync.Mutex
 	jobID    string
@@ -75,6 +78,13 @@ type Executor struct {
 	workDir  string               // writable for every task, relative to HostRoot (Confine)
 	partial  string               // writable for the merge, relative to HostRoot (Confine)
 	netReady bool                 // IsolatedNetwork exists
+
+	events     watcher       // wakes waiters on the engine's events
+	standbys   []*standby    // services started ahead of their slot's next task
+	standbyOff bool          // a standby failed before a task took it over
+	gates      int           // standbys made, for their names
+	runTag     string        // this run's mark in standby names (see nearEnd)
+	startupEst time.Duration // measured: service created to task running
 }
 
 // ensureNetwork makes sure the tasks' isolated network exists, once.
@@ -207,38 +217,6 @@ func (x *Executor) Learn(book scheduler.SpeedBook, now time.Time) scheduler.Spee
 	return book.Learn(x.Nodes, x.start, x.d.Learnt(), now)
 }
 
-// pickFree chooses the node for a task the dispatcher does not place
-// (audio, merge, a retry): the fastest node with a free slot that is not
-// avoided and not lost. It returns -1 while every such node is busy.
-func (x *Executor) pickFree(t job.Task) (int, error) {
-	avoid := map[string]bool{}
-	for _, h := range t.Avoid {
-		avoid[h] = true
-	}
-	alive := 0
-	for _, n := range x.Nodes {
-		if !x.lost[n.ID] && !avoid[n.Hostname] {
-			alive++
-		}
-	}
-	if alive == 0 {
-		avoid = nil // every node failed it once: trying one again beats giving up
-	}
-	best := -1
-	for i, n := range x.Nodes {
-		if x.lost[n.ID] || avoid[n.Hostname] || x.d.Busy(i) >= max(n.Slots, 1) {
-			continue
-		}
-		if best < 0 || n.Weight > x.Nodes[best].Weight {
-			best = i
-		}
-	}
-	if best < 0 && len(x.lost) == len(x.Nodes) {
-		return -1, fmt.Errorf("%w: every node is down", scheduler.ErrNoFeasibleNode)
-	}
-	return best, nil
-}
-
 // Run implements job.Executor: a segment's first attempt is placed by the
 // dispatcher (and may race a backup); other tasks take the fastest free
 // node. Each runs as a service: create it, wait for its task to end, read
@@ -258,6 +236,9 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 	if t.Role == job.RoleSegment && t.Attempt == 1 && t.Segment >= 0 && t.Segment < len(x.grants) {
 		return x.runDispatched(ctx, t)
 	}
+	if t.Role == job.RoleAudio {
+		return x.runAlong(ctx, t)
+	}
 	ni, err := x.acquire(ctx, t)
 	if err != nil {
 		return job.TaskResult{}, err
@@ -269,6 +250,25 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 		x.Pool.Release(x.jobID, x.Nodes[ni].ID)
 		x.tick(true)
 	}()
+	return x.runOn(ctx, t, ni, t.Args, t.OnProgress)
+}
+
+// runAlong runs the audio task beside the segments, on the fastest node
+// that has not failed it, without taking a slot: it is a small share of
+// the work (an audio encode runs many times faster than the video's), and
+// holding a slot for it would keep a segment waiting for its whole run,
+// start-up included, where single-pass ffmpeg encodes the audio alongside.
+// It reserves no CPU, so Swarm places it beside a segment and its standby.
+func (x *Executor) runAlong(ctx context.Context, t job.Task) (job.TaskResult, error) {
+	x.mu.Lock()
+	ni, err := scheduler.PickFree(x.Nodes, make([]int, len(x.Nodes)), x.lost, t.Avoid)
+	x.mu.Unlock()
+	if err != nil {
+		return job.TaskResult{}, err
+	}
+	if ni < 0 {
+		return job.TaskResult{}, fmt.Errorf("task %s: %w", t.Name, scheduler.ErrNoFeasibleNode)
+	}
 	return x.runOn(ctx, t, ni, t.Args, t.OnProgress)
 }
 
@@ -287,18 +287,7 @@ func (x *Executor) acquire(ctx context.Context, t job.Task) (int, error) {
 	defer ticker.Stop()
 	for {
 		x.mu.Lock()
-		x.syncOthers()
-		ni, err := x.pickFree(t)
-		if ni >= 0 {
-			if x.Pool.Take(x.jobID, x.Nodes[ni].ID, time.Now()) {
-				x.d.Hold(ni, 1)
-			} else {
-				ni = -1
-			}
-		}
-		if ni < 0 {
-			x.Pool.Refused(x.jobID, time.Now())
-		}
+		ni, err := x.Pool.GrantFree(x.d, x.jobID, x.Nodes, x.lost, t.Avoid, time.Now())
 		x.mu.Unlock()
 		if err != nil || ni >= 0 {
 			return ni, err
@@ -319,7 +308,7 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	if err != nil {
 		return res, err
 	}
-	spec := ServiceSpec(TaskSpec{
+	ts := TaskSpec{
 		JobID:    t.JobID,
 		Name:     t.Name,
 		Role:     string(t.Role),
@@ -331,10 +320,26 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 		NodeArch: node.Arch,
 		Mounts:   mounts,
 		User:     x.taskUser(),
-	}.reserve(t.Program, node))
+	}.reserve(t.Program, node)
+	if t.Role == job.RoleAudio {
+		ts.NanoCPUs = 0 // see runAlong
+	}
+	ts.Platforms = ImagePlatforms(node.Image)
+	spec := ServiceSpec(ts)
 	res.Started = time.Now()
 	if t.OnStart != nil {
 		t.OnStart(node.Hostname)
+	}
+	if sb := x.claimStandby(ni, t); sb != nil {
+		defer x.forgetStandby(sb)
+		if err := WriteGate(sb.gate, spec.TaskTemplate.ContainerSpec.Command); err == nil {
+			return res, x.await(ctx, t, sb.serviceID, spec.Name, node, onProgress, &res, false)
+		}
+		// The gate could not be written: the standby goes, the task
+		// starts as usual.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		_ = x.Engine.ServiceRemove(rctx, sb.serviceID)
+		cancel()
 	}
 	if err := x.ensureNetwork(ctx); err != nil {
 		return res, err
@@ -343,14 +348,15 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	if err != nil {
 		return res, fmt.Errorf("create service %s: %w", spec.Name, err)
 	}
-	err = x.await(ctx, t, created.ID, spec.Name, node, onProgress, &res)
+	err = x.await(ctx, t, created.ID, spec.Name, node, onProgress, &res, true)
 	return res, err
 }
 
 // await waits for a task's service to end, reads its last output once (the
 // final -progress report, with ffmpeg's own fps over the whole task, and
-// the lines the task asked for), and removes the service.
-func (x *Executor) await(ctx context.Context, t job.Task, serviceID, name string, node scheduler.Node, onProgress func(media.Progress), res *job.TaskResult) error {
+// the lines the task asked for), and removes the service. fresh says the
+// service was just created (its start-up is measured).
+func (x *Executor) await(ctx context.Context, t job.Task, serviceID, name string, node scheduler.Node, onProgress func(media.Progress), res *job.TaskResult, fresh bool) error {
 	defer func() {
 		// The job's context may be cancelled already: removal must still happen.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -359,7 +365,7 @@ func (x *Executor) await(ctx context.Context, t job.Task, serviceID, name string
 		// label: RemoveJob runs at the end of every job.
 		_ = x.Engine.ServiceRemove(rctx, serviceID)
 	}()
-	err := x.wait(ctx, serviceID, name, node, onProgress)
+	err := x.wait(ctx, serviceID, name, node, onProgress, fresh)
 	res.Finished = time.Now()
 	if err != nil || (onProgress == nil && !t.CaptureOutput) {
 		return err
@@ -403,8 +409,20 @@ func (x *Executor) rewrite(args []string) []string {
 	return out
 }
 
-// wait polls the service's task until it reaches a final state.
-func (x *Executor) wait(ctx context.Context, serviceID, name string, node scheduler.Node, onProgress func(media.Progress)) error {
+// progressEvery is how often a running task's progress is read.
+func (x *Executor) progressEvery() time.Duration {
+	if x.ProgressEvery > 0 {
+		return x.ProgressEvery
+	}
+	return 2 * time.Second
+}
+
+// wait follows the service's task until it reaches a final state: at each
+// event the engine reports for it (or for a node), and at every poll, which
+// remains the only signal for tasks on other nodes than the manager (Swarm
+// publishes no task events). fresh: the service was just created, and its
+// time to running is measured for the standbys.
+func (x *Executor) wait(ctx context.Context, serviceID, name string, node scheduler.Node, onProgress func(media.Progress), fresh bool) error {
 	poll := x.Poll
 	if poll <= 0 {
 		poll = 250 * time.Millisecond
@@ -416,16 +434,21 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 	start := time.Now()
 	ticker := time.NewTicker(poll)
 	defer ticker.Stop()
-	progressEvery := x.ProgressEvery
-	if progressEvery <= 0 {
-		progressEvery = 2 * time.Second
+	progressEvery := x.progressEvery()
+	x.mu.Lock()
+	if src, ok := x.Engine.(EventSource); ok && x.events.src == nil {
+		x.events.src = src
 	}
+	x.mu.Unlock()
+	wake := x.events.subscribe(serviceID)
+	defer x.events.unsubscribe(serviceID)
 	lastNodeCheck, lastProgress := time.Now(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-ticker.C:
+		case <-wake:
 		}
 		// A stopped node's task stays "running" in Swarm's books for a
 		// while: the node's own state tells sooner.
@@ -450,6 +473,13 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 			continue
 		}
 		t := latest(tasks)
+		if fresh && t.Status.State != swarm.TaskStateNew && t.Status.State != swarm.TaskStatePending &&
+			t.Status.State != swarm.TaskStateAssigned && t.Status.State != swarm.TaskStateAllocated &&
+			t.Status.State != swarm.TaskStateAccepted && t.Status.State != swarm.TaskStatePreparing &&
+			t.Status.State != swarm.TaskStateReady && t.Status.State != swarm.TaskStateStarting {
+			fresh = false
+			x.measuredStartup(time.Since(start))
+		}
 		if done, err := x.outcome(ctx, t, name, node); done {
 			return err
 		}

@@ -230,26 +230,28 @@ func trueSpeed(f *fakeEngine, speeds map[string]float64, frames float64, scale t
 // segments land in proportion to them (within one of the static plan),
 // every service is removed, paths are rewritten.
 func TestExecutorDispatchesByWeight(t *testing.T) {
-	f, x, dir := speedExec(t, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 25, 100*time.Millisecond)
-	segs := segmentsOf(24, 25)
-	conc, err := x.Place("job1", segs)
-	require.NoError(t, err)
-	assert.Equal(t, 24, conc, "every segment may wait; the dispatcher starts them")
+	onFakeClock(t, func(t *testing.T) {
+		f, x, dir := speedExec(t, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 25, 100*time.Millisecond)
+		segs := segmentsOf(24, 25)
+		conc, err := x.Place("job1", segs)
+		require.NoError(t, err)
+		assert.Equal(t, 24, conc, "every segment may wait; the dispatcher starts them")
 
-	counts := map[string]int{}
-	for _, n := range runSegments(t, x, len(segs), dir) {
-		counts[n]++
-	}
-	for _, p := range x.Placement() {
-		t.Logf("%s: planned %d, ran %d; %s", p.Node, p.Planned, counts[p.Node], p.Reason)
-		assert.InDelta(t, p.Planned, counts[p.Node], 1, "%s ran %d, planned %d", p.Node, counts[p.Node], p.Planned)
-	}
-	assert.Equal(t, 12, x.Placement()[0].Planned)
-	assert.Len(t, f.created, 24, "no backups: nothing straggled")
-	assert.Len(t, f.removed, 24)
-	assert.Empty(t, f.live, "every service removed")
-	cmd := f.created[0].TaskTemplate.ContainerSpec.Command
-	assert.Equal(t, []string{"ffmpeg", "-progress", "pipe:1"}, cmd[:3], "progress feeds the dispatcher")
+		counts := map[string]int{}
+		for _, n := range runSegments(t, x, len(segs), dir) {
+			counts[n]++
+		}
+		for _, p := range x.Placement() {
+			t.Logf("%s: planned %d, ran %d; %s", p.Node, p.Planned, counts[p.Node], p.Reason)
+			assert.InDelta(t, p.Planned, counts[p.Node], 1, "%s ran %d, planned %d", p.Node, counts[p.Node], p.Planned)
+		}
+		assert.Equal(t, 12, x.Placement()[0].Planned)
+		assert.Len(t, f.created, 24, "no backups: nothing straggled")
+		assert.Len(t, f.removed, 24)
+		assert.Empty(t, f.live, "every service removed")
+		cmd := f.created[0].TaskTemplate.ContainerSpec.Command
+		assert.Equal(t, []string{"ffmpeg", "-progress", "pipe:1"}, cmd[:3], "progress feeds the dispatcher")
+	})
 }
 
 // TestExecutorBackupWins: node3's weight says it is as fast as the others,
@@ -257,103 +259,113 @@ func TestExecutorDispatchesByWeight(t *testing.T) {
 // node; the backup wins, its file becomes the segment's, the straggler's
 // service is removed, and no backup file is left.
 func TestExecutorBackupWins(t *testing.T) {
-	f := newFake(nil)
-	trueSpeed(f, map[string]float64{"n1": 40, "n2": 40, "n3": 2}, 25, 100*time.Millisecond)
-	x := newExec(f)
-	for i := range x.Nodes {
-		x.Nodes[i].Weight = 40
-	}
-	x.Startup = time.Millisecond
-	dir := t.TempDir()
-	x.HostRoot, x.NodeRoot = dir, dir
-	segs := make([]scheduler.Segment, 3)
-	for i := range segs {
-		segs[i] = scheduler.Segment{Index: i, Count: 25}
-	}
-	_, err := x.Place("j", segs)
-	require.NoError(t, err)
-	nodes := runSegments(t, x, 3, dir)
-	assert.NotContains(t, nodes, "node3", "the straggler lost its race")
-	var names []string
-	for _, s := range f.created {
-		names = append(names, s.Name)
-	}
-	require.Len(t, f.created, 4, "three segments and one backup: %v", names)
-	backup := f.created[3].Name
-	assert.True(t, strings.HasSuffix(backup, "-backup-a1"), backup)
-	files, _ := filepath.Glob(filepath.Join(dir, "*"))
-	assert.Len(t, files, 3, "no backup file left: %v", files)
-	won := false
-	for _, file := range files {
-		b, _ := os.ReadFile(file)
-		won = won || string(b) == backup
-	}
-	assert.True(t, won, "the backup's file became the segment's")
-	assert.Empty(t, f.live, "the straggler's service was removed")
-	var p job.NodePlacement
-	for _, q := range x.Placement() {
-		if q.Node != "node3" {
-			p.Backups += q.Backups
+	onFakeClock(t, func(t *testing.T) {
+		f := newFake(nil)
+		trueSpeed(f, map[string]float64{"n1": 40, "n2": 40, "n3": 2}, 25, 100*time.Millisecond)
+		x := newExec(f)
+		for i := range x.Nodes {
+			x.Nodes[i].Weight = 40
 		}
-	}
-	assert.Equal(t, 1, p.Backups)
+		x.Startup = time.Millisecond
+		dir := t.TempDir()
+		x.HostRoot, x.NodeRoot = dir, dir
+		segs := make([]scheduler.Segment, 3)
+		for i := range segs {
+			segs[i] = scheduler.Segment{Index: i, Count: 25}
+		}
+		_, err := x.Place("j", segs)
+		require.NoError(t, err)
+		nodes := runSegments(t, x, 3, dir)
+		assert.NotContains(t, nodes, "node3", "the straggler lost its race")
+		var names []string
+		for _, s := range f.created {
+			names = append(names, s.Name)
+		}
+		require.Len(t, f.created, 4, "three segments and one backup: %v", names)
+		backup := f.created[3].Name
+		assert.True(t, strings.HasSuffix(backup, "-backup-a1"), backup)
+		files, _ := filepath.Glob(filepath.Join(dir, "*"))
+		assert.Len(t, files, 3, "no backup file left: %v", files)
+		won := false
+		for _, file := range files {
+			b, _ := os.ReadFile(file)
+			won = won || string(b) == backup
+		}
+		assert.True(t, won, "the backup's file became the segment's")
+		assert.Empty(t, f.live, "the straggler's service was removed")
+		var p job.NodePlacement
+		for _, q := range x.Placement() {
+			if q.Node != "node3" {
+				p.Backups += q.Backups
+			}
+		}
+		assert.Equal(t, 1, p.Backups)
+	})
 }
 
 func TestExecutorFailureNamesExitCodeAndLogLine(t *testing.T) {
-	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateFailed, 1 })
-	f.logs = "[libx264 @ 0x55d0c0ffee00] broken option\nConversion failed!\n"
-	x := newExec(f)
-	_, err := x.Place("j", []scheduler.Segment{{Count: 1}})
-	require.NoError(t, err)
-	_, err = x.Run(context.Background(), job.Task{JobID: "j", Name: "seg-000", Role: job.RoleSegment, Segment: 0, Attempt: 1})
-	var te *media.ToolError
-	require.ErrorAs(t, err, &te)
-	assert.Equal(t, 1, te.ExitCode)
-	assert.Equal(t, "libx264: broken option", te.LastLine)
-	assert.Empty(t, f.live, "a failed task's service is removed too")
+	onFakeClock(t, func(t *testing.T) {
+		f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateFailed, 1 })
+		f.logs = "[libx264 @ 0x55d0c0ffee00] broken option\nConversion failed!\n"
+		x := newExec(f)
+		_, err := x.Place("j", []scheduler.Segment{{Count: 1}})
+		require.NoError(t, err)
+		_, err = x.Run(context.Background(), job.Task{JobID: "j", Name: "seg-000", Role: job.RoleSegment, Segment: 0, Attempt: 1})
+		var te *media.ToolError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, 1, te.ExitCode)
+		assert.Equal(t, "libx264: broken option", te.LastLine)
+		assert.Empty(t, f.live, "a failed task's service is removed too")
+	})
 }
 
 func TestExecutorRetryAvoidsFailedNode(t *testing.T) {
-	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateComplete, 0 })
-	x := newExec(f)
-	_, err := x.Place("j", []scheduler.Segment{{Count: 1}})
-	require.NoError(t, err)
-	res, err := x.Run(context.Background(), job.Task{JobID: "j", Name: "seg-000", Role: job.RoleSegment, Segment: 0, Attempt: 2, Avoid: []string{"node1"}})
-	require.NoError(t, err)
-	assert.Equal(t, "node2", res.Node, "the heaviest node that did not fail it")
-	assert.Equal(t, "n2", constraintNode(f.created[0]))
-	assert.Contains(t, f.created[0].TaskTemplate.Placement.Constraints, "node.platform.arch==aarch64")
+	onFakeClock(t, func(t *testing.T) {
+		f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateComplete, 0 })
+		x := newExec(f)
+		_, err := x.Place("j", []scheduler.Segment{{Count: 1}})
+		require.NoError(t, err)
+		res, err := x.Run(context.Background(), job.Task{JobID: "j", Name: "seg-000", Role: job.RoleSegment, Segment: 0, Attempt: 2, Avoid: []string{"node1"}})
+		require.NoError(t, err)
+		assert.Equal(t, "node2", res.Node, "the heaviest node that did not fail it")
+		assert.Equal(t, "n2", constraintNode(f.created[0]))
+		assert.Contains(t, f.created[0].TaskTemplate.Placement.Constraints, "node.platform.arch==aarch64")
+	})
 }
 
 func TestExecutorLostNode(t *testing.T) {
-	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateRunning, 0 })
-	f.nodeDown["n1"] = true
-	x := newExec(f)
-	_, err := x.Place("j", []scheduler.Segment{{Count: 1}, {Count: 1}})
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = x.Run(ctx, job.Task{JobID: "j", Name: "seg-000", Role: job.RoleSegment, Segment: 0, Attempt: 1})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "node node1 is down")
-	assert.Empty(t, f.live)
+	onFakeClock(t, func(t *testing.T) {
+		f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateRunning, 0 })
+		f.nodeDown["n1"] = true
+		x := newExec(f)
+		_, err := x.Place("j", []scheduler.Segment{{Count: 1}, {Count: 1}})
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err = x.Run(ctx, job.Task{JobID: "j", Name: "seg-000", Role: job.RoleSegment, Segment: 0, Attempt: 1})
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "node node1 is down")
+		assert.Empty(t, f.live)
 
-	// Segment 1 was also planned on node1; it now goes elsewhere.
-	f.outcome = func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateComplete, 0 }
-	res, err := x.Run(ctx, job.Task{JobID: "j", Name: "seg-001", Role: job.RoleSegment, Segment: 1, Attempt: 1})
-	require.NoError(t, err)
-	assert.NotEqual(t, "node1", res.Node)
+		// Segment 1 was also planned on node1; it now goes elsewhere.
+		f.outcome = func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateComplete, 0 }
+		res, err := x.Run(ctx, job.Task{JobID: "j", Name: "seg-001", Role: job.RoleSegment, Segment: 1, Attempt: 1})
+		require.NoError(t, err)
+		assert.NotEqual(t, "node1", res.Node)
+	})
 }
 
 func TestExecutorCancelRemovesService(t *testing.T) {
-	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateRunning, 0 })
-	x := newExec(f)
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
-	_, err := x.Run(ctx, job.Task{JobID: "j", Name: "audio", Role: job.RoleAudio, Segment: -1, Attempt: 1})
-	require.ErrorIs(t, err, context.Canceled)
-	require.Len(t, f.created, 1)
-	assert.Empty(t, f.live, "removed although the job's context was cancelled")
+	onFakeClock(t, func(t *testing.T) {
+		f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateRunning, 0 })
+		x := newExec(f)
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+		_, err := x.Run(ctx, job.Task{JobID: "j", Name: "audio", Role: job.RoleAudio, Segment: -1, Attempt: 1})
+		require.ErrorIs(t, err, context.Canceled)
+		require.Len(t, f.created, 1)
+		assert.Empty(t, f.live, "removed although the job's context was cancelled")
+	})
 }
 
 func TestRemoveJob(t *testing.T) {

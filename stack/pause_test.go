@@ -36,25 +36,27 @@ func runAnalysis(t *testing.T, x *Executor, n int, dir string) {
 // freed for segments that only start after the analysis, and the second
 // round waited for ever.
 func TestPauseLetsTwoAnalysisRoundsRun(t *testing.T) {
-	f, x, dir := speedExec(t, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 5, 10*time.Millisecond)
-	segs := segmentsOf(8, 5)
-	_, err := x.Place("job1", segs)
-	require.NoError(t, err)
+	onFakeClock(t, func(t *testing.T) {
+		f, x, dir := speedExec(t, map[string]float64{"n1": 48, "n2": 36, "n3": 12}, 5, 10*time.Millisecond)
+		segs := segmentsOf(8, 5)
+		_, err := x.Place("job1", segs)
+		require.NoError(t, err)
 
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		x.Pause(true)
-		runAnalysis(t, x, len(segs), dir)
-		runAnalysis(t, x, len(segs), dir)
-		x.Pause(false)
-		runSegments(t, x, len(segs), dir)
-	}()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the rounds did not finish: slots held for segments not yet asked for")
-	}
-	assert.Len(t, f.created, 3*len(segs), "two analysis rounds and the segments")
-	assert.Empty(t, f.live, "every service removed")
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			x.Pause(true)
+			runAnalysis(t, x, len(segs), dir)
+			runAnalysis(t, x, len(segs), dir)
+			x.Pause(false)
+			runSegments(t, x, len(segs), dir)
+		}()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("the rounds did not finish: slots held for segments not yet asked for")
+		}
+		assert.Len(t, f.created, 3*len(segs), "two analysis rounds and the segments")
+		assert.Empty(t, f.live, "every service removed")
+	})
 }

@@ -36,7 +36,10 @@ type TaskSpec struct {
 	Command  []string
 	NodeID   string
 	NodeArch string // uname name; becomes a node.platform.arch constraint
-	Mounts   []mount.Mount
+	// Platforms is the image's platform on that node (ImagePlatforms), so
+	// that Swarm itself refuses a node of another architecture.
+	Platforms []swarm.Platform
+	Mounts    []mount.Mount
 	// User is the uid:gid the task runs as (see TaskUser); "" is the
 	// image's user, root.
 	User string
@@ -106,7 +109,7 @@ func ServiceSpec(t TaskSpec) swarm.ServiceSpec {
 			// bridge, from where it reaches the LAN and the internet.
 			Networks:      []swarm.NetworkAttachmentConfig{{Target: IsolatedNetwork}},
 			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
-			Placement:     &swarm.Placement{Constraints: constraints},
+			Placement:     &swarm.Placement{Constraints: constraints, Platforms: t.Platforms},
 		},
 		// One replica that is never restarted runs once, as a replicated job
 		// would; but unlike a job (Docker 20.10, moby/moby#42789, swarmkit's
@@ -127,17 +130,21 @@ func ServiceSpec(t TaskSpec) swarm.ServiceSpec {
 // keeps a task pending rather than start it on a node without it.
 const TaskMemory = 256 << 20
 
-// reserve sets an ffmpeg task's reservations to the node's CPUs divided by
-// its slots, so that Swarm itself refuses to put more tasks on a node than
-// dswarm planned. The quick checks that run dswarm itself reserve nothing.
+// reserve sets an ffmpeg task's reservations to half the node's CPUs
+// divided by its slots, so that Swarm itself refuses to put more on a node
+// than dswarm planned: each slot's task and one standby (a service started
+// while that task finishes, which runs nothing until the task ends; see
+// standby) fit, a third does not. The quick checks that run dswarm itself
+// reserve nothing.
 func (t TaskSpec) reserve(program string, n scheduler.Node) TaskSpec {
 	if program != "" && program != "ffmpeg" {
 		return t
 	}
+	window := 2 * int64(max(n.Slots, 1))
 	if n.CPUs > 0 {
-		t.NanoCPUs = int64(n.CPUs * 1e9 / float64(max(n.Slots, 1)))
+		t.NanoCPUs = int64(n.CPUs*1e9) / window
 	}
-	if n.Memory <= 0 || n.Memory >= TaskMemory*int64(max(n.Slots, 1)) {
+	if n.Memory <= 0 || n.Memory >= TaskMemory*window {
 		t.MemoryBytes = TaskMemory
 	}
 	return t

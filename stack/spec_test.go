@@ -68,7 +68,15 @@ func TestServiceSpecWithoutSegmentOrReservation(t *testing.T) {
 func TestReserve(t *testing.T) {
 	n := scheduler.Node{CPUs: 4, Slots: 2, Memory: 8 << 30}
 	r := TaskSpec{}.reserve("", n)
-	assert.Equal(t, int64(2e9), r.NanoCPUs, "the node's CPUs shared by its slots")
+	assert.Equal(t, int64(1e9), r.NanoCPUs, "the node's CPUs shared by its slots and one standby each")
+	// Swarm fits each slot's task and a standby, and not one more.
+	for _, cpus := range []float64{1, 2, 3, 0.75} {
+		for slots := 1; slots <= 3; slots++ {
+			r := TaskSpec{}.reserve("", scheduler.Node{CPUs: cpus, Slots: slots})
+			assert.LessOrEqual(t, r.NanoCPUs*int64(2*slots), int64(cpus*1e9), "%g CPUs, %d slots: tasks and standbys fit", cpus, slots)
+			assert.Greater(t, r.NanoCPUs*int64(2*slots+1), int64(cpus*1e9), "%g CPUs, %d slots: no more", cpus, slots)
+		}
+	}
 	assert.Equal(t, int64(TaskMemory), r.MemoryBytes)
 	assert.Equal(t, TaskSpec{}, TaskSpec{}.reserve("dswarm", n), "checks reserve nothing")
 	small := TaskSpec{}.reserve("", scheduler.Node{CPUs: 1, Slots: 1, Memory: 128 << 20})

@@ -1,0 +1,327 @@
+package stack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/scheduler"
+)
+
+// A standby hides a task's start-up (service creation, Swarm's placement,
+// the container's start: 1.5 s or more) behind the task before it: when a
+// slot's running task will end within about that time, a service is started
+// on its node whose container runs `dswarm standby GATE` and waits. The next
+// ffmpeg task given that node takes it over: dswarm writes the task's
+// command into GATE, and the container runs it at once. The standby runs
+// nothing until then, so it is a window, not a second slot; its reservation
+// (see reserve) lets Swarm put a slot's task and one standby on a node, and
+// no more. A standby nobody takes is removed.
+type standby struct {
+	serviceID, name string
+	node            int    // index in x.Nodes
+	merge           bool   // for the merge (its mounts differ), else a segment
+	gate            string // the gate file on this machine
+	claimed, gone   bool
+	created         time.Time
+}
+
+// newRunTag is a short random mark for one run's standby names.
+func newRunTag() string {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return strconv.FormatInt(time.Now().UnixNano(), 36)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// removeGates removes the gate files and ready marks an earlier run of the
+// job left in its work folder dir.
+func removeGates(dir string) {
+	old, _ := filepath.Glob(filepath.Join(dir, ".standby-*.gate*"))
+	for _, f := range old {
+		os.Remove(f)
+	}
+}
+
+// StandbyCommand is the worker command that waits for a task's command in
+// gate (the path in the task's container) and runs it.
+func StandbyCommand(gate string) []string { return []string{"dswarm", "standby", gate} }
+
+// WriteGate hands a standby its command: written to a temporary file and
+// renamed, so the standby never reads half of it.
+func WriteGate(path string, argv []string) error {
+	b, err := json.Marshal(argv)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return fmt.Errorf("standby gate: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("standby gate: %w", err)
+	}
+	return nil
+}
+
+// readyFile is where a standby says it runs and waits: a standby is taken
+// over only then (one whose container failed to start, or whose image has
+// no `dswarm standby`, never says so).
+func readyFile(gate string) string { return gate + ".ready" }
+
+// AwaitGate says the standby is ready, waits until gate exists and returns
+// the command in it: ffmpeg and its arguments, nothing else.
+func AwaitGate(ctx context.Context, gate string, every time.Duration) ([]string, error) {
+	if err := os.WriteFile(readyFile(gate), nil, 0o644); err != nil {
+		return nil, fmt.Errorf("standby gate: %w", err)
+	}
+	for {
+		b, err := os.ReadFile(gate)
+		if err == nil {
+			var argv []string
+			if err := json.Unmarshal(b, &argv); err != nil {
+				return nil, fmt.Errorf("standby gate %s: %w", gate, err)
+			}
+			if len(argv) == 0 || argv[0] != "ffmpeg" {
+				return nil, fmt.Errorf("standby gate %s: not an ffmpeg command", gate)
+			}
+			return argv, nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("standby gate: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(every):
+		}
+	}
+}
+
+// startupTime is the measured time from a service's creation to its task
+// running (x.Startup until one is measured); x.mu is held.
+func (x *Executor) startupTime() time.Duration {
+	if x.startupEst > 0 {
+		return x.startupEst
+	}
+	if x.Startup > 0 {
+		return x.Startup
+	}
+	return 1500 * time.Millisecond
+}
+
+// measuredStartup records one service's time from creation to running.
+func (x *Executor) measuredStartup(d time.Duration) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.startupEst == 0 {
+		x.startupEst = d
+	} else {
+		x.startupEst = (x.startupEst + d) / 2
+	}
+}
+
+// nearEnd is told how long a segment's task on node ni has left. When that
+// is less than a start-up (plus the time to the next progress report) and
+// work is left to hand out, a standby starts on the node, one per slot at
+// most. When it is the job's last segment, the standby is the merge's, on
+// the node the merge will take (the fastest).
+func (x *Executor) nearEnd(ni int, left time.Duration) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.NoStandby || x.standbyOff || x.workDir == "" || x.d == nil {
+		return
+	}
+	if left > x.startupTime()+x.progressEvery() {
+		return
+	}
+	merge := false
+	if x.d.Pending() == 0 {
+		// Nothing left to hand out: the next task on the fastest node is
+		// the merge, whichever segment ends last.
+		if x.partial == "" {
+			return
+		}
+		busy := make([]int, len(x.Nodes))
+		mi, err := scheduler.PickFree(x.Nodes, busy, x.lost, nil)
+		if err != nil || mi < 0 {
+			return
+		}
+		ni, merge = mi, true
+	}
+	n := 0
+	for _, s := range x.standbys {
+		if s.node == ni && s.merge == merge && !s.claimed && !s.gone {
+			n++
+		}
+	}
+	if n >= max(x.Nodes[ni].Slots, 1) || merge && n > 0 {
+		return
+	}
+	x.gates++
+	if x.runTag == "" {
+		// A scheduler restarted mid-job runs the job again in the same
+		// folder: its standbys must not take the gate files (or the ready
+		// marks) an earlier run left, or a new standby would run the old
+		// run's command at once and end before its task wrote its own.
+		x.runTag = newRunTag()
+	}
+	s := &standby{node: ni, merge: merge, created: time.Now(), name: fmt.Sprintf("standby-%s-%d", x.runTag, x.gates)}
+	s.gate = filepath.Join(x.HostRoot, x.workDir, fmt.Sprintf(".%s.gate", s.name))
+	x.standbys = append(x.standbys, s)
+	go x.runStandby(s)
+}
+
+// runStandby creates the standby's service and watches it until a task
+// takes it over; unclaimed, it is removed once its node's slots have been
+// free for a while (the dispatcher gave the work elsewhere), or if it fails.
+func (x *Executor) runStandby(s *standby) {
+	ctx := context.Background()
+	node := x.Nodes[s.node]
+	role := job.RoleSegment
+	if s.merge {
+		role = job.RoleMerge
+	}
+	mounts, err := x.taskMounts(job.Task{Role: role, Name: s.name})
+	if err != nil {
+		x.dropStandby(ctx, s, false)
+		return
+	}
+	spec := ServiceSpec(TaskSpec{
+		JobID:    x.jobID,
+		Name:     s.name,
+		Role:     "standby",
+		Segment:  -1,
+		Attempt:  1,
+		Image:    x.Image,
+		Command:  StandbyCommand(x.rewrite([]string{s.gate})[0]),
+		NodeID:   node.ID,
+		NodeArch: node.Arch,
+		Mounts:   mounts,
+		User:     x.taskUser(),
+	}.reserve("ffmpeg", node))
+	spec.TaskTemplate.Placement.Platforms = ImagePlatforms(node.Image)
+	if err := x.ensureNetwork(ctx); err != nil {
+		x.dropStandby(ctx, s, false)
+		return
+	}
+	created, err := x.Engine.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{QueryRegistry: false})
+	if err != nil {
+		x.dropStandby(ctx, s, false)
+		return
+	}
+	x.mu.Lock()
+	s.serviceID = created.ID
+	x.mu.Unlock()
+	wake := x.events.subscribe(created.ID)
+	defer x.events.unsubscribe(created.ID)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	var idleSince time.Time
+	for {
+		select {
+		case <-tick.C:
+		case <-wake:
+		}
+		x.mu.Lock()
+		claimed := s.claimed
+		own := x.d.Busy(s.node) - x.Pool.Others(x.jobID, node.ID)
+		if s.merge {
+			own += len(x.races) // segments still run: the merge is to come
+		}
+		x.mu.Unlock()
+		if claimed {
+			return // the task that took it over removes it
+		}
+		if own > 0 {
+			idleSince = time.Time{}
+		} else if idleSince.IsZero() {
+			idleSince = time.Now()
+		}
+		if !idleSince.IsZero() && time.Since(idleSince) > 2*time.Second || time.Since(s.created) > 10*time.Minute {
+			x.dropStandby(ctx, s, false)
+			return
+		}
+		tasks, err := x.Engine.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", created.ID))})
+		if err == nil && len(tasks) > 0 {
+			switch latest(tasks).Status.State {
+			case swarm.TaskStateFailed, swarm.TaskStateRejected, swarm.TaskStateComplete,
+				swarm.TaskStateOrphaned, swarm.TaskStateShutdown, swarm.TaskStateRemove:
+				// Ended before any task took it: an image without
+				// `dswarm standby`, say. No more standbys for this job.
+				x.dropStandby(ctx, s, true)
+				return
+			}
+		}
+	}
+}
+
+// dropStandby removes an unclaimed standby (unless a task claimed it in the
+// meantime); off turns standbys off for the job.
+func (x *Executor) dropStandby(ctx context.Context, s *standby, off bool) {
+	x.mu.Lock()
+	if s.claimed {
+		x.mu.Unlock()
+		return
+	}
+	s.gone = true
+	x.standbyOff = x.standbyOff || off
+	id := s.serviceID
+	x.mu.Unlock()
+	os.Remove(readyFile(s.gate))
+	if id != "" {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_ = x.Engine.ServiceRemove(rctx, id)
+	}
+}
+
+// claimStandby takes over a standby on node ni for task t, if one is up
+// and made for t's kind: a segment's, or the merge's (which may write its
+// output file).
+func (x *Executor) claimStandby(ni int, t job.Task) *standby {
+	if t.Program != "" && t.Program != "ffmpeg" || t.Role != job.RoleSegment && t.Role != job.RoleMerge {
+		return nil
+	}
+	merge := t.Role == job.RoleMerge
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, s := range x.standbys {
+		if s.node != ni || s.merge != merge || s.claimed || s.gone || s.serviceID == "" {
+			continue
+		}
+		if _, err := os.Stat(readyFile(s.gate)); err == nil {
+			s.claimed = true
+			return s
+		}
+	}
+	return nil
+}
+
+// forgetStandby drops a claimed standby from the executor's list.
+func (x *Executor) forgetStandby(s *standby) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	keep := x.standbys[:0]
+	for _, o := range x.standbys {
+		if o != s && !o.gone {
+			keep = append(keep, o)
+		}
+	}
+	x.standbys = keep
+	os.Remove(s.gate)
+	os.Remove(readyFile(s.gate))
+}

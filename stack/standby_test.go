@@ -1,0 +1,249 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/dswarm/dswarm/job"
+)
+
+// standbyFake runs standbys as the worker image does: a standby's task runs
+// (doing nothing) until its gate file appears, then it is the task in the
+// gate, timed from then.
+type standbyFake struct {
+	*fakeEngine
+	fail     bool            // standbys fail at once (an image without `dswarm standby`)
+	swapped  map[string]bool // standby services whose gate was read
+	standbys []swarm.ServiceSpec
+}
+
+func (s *standbyFake) ServiceCreate(ctx context.Context, spec swarm.ServiceSpec, opts swarm.ServiceCreateOptions) (swarm.ServiceCreateResponse, error) {
+	if spec.Labels[LabelRole] == "standby" {
+		s.mu.Lock()
+		s.standbys = append(s.standbys, spec)
+		s.mu.Unlock()
+		if !s.fail { // the container is up and waits
+			cmd := spec.TaskTemplate.ContainerSpec.Command
+			if err := os.WriteFile(readyFile(cmd[len(cmd)-1]), nil, 0o644); err != nil {
+				return swarm.ServiceCreateResponse{}, err
+			}
+		}
+	}
+	created, err := s.fakeEngine.ServiceCreate(ctx, spec, opts)
+	if err == nil && spec.Labels[LabelRole] == "standby" && !s.fail {
+		// The container looks at its gate as soon as it is up.
+		s.mu.Lock()
+		_, err = s.swap(created.ID)
+		s.mu.Unlock()
+	}
+	return created, err
+}
+
+// swap makes standby id the task in its gate, if the gate is there yet;
+// s.mu is held.
+func (s *standbyFake) swap(id string) (bool, error) {
+	spec := s.live[id]
+	cmd := spec.TaskTemplate.ContainerSpec.Command
+	b, err := os.ReadFile(cmd[len(cmd)-1])
+	if err != nil {
+		return false, nil
+	}
+	var argv []string
+	if err := json.Unmarshal(b, &argv); err != nil {
+		return false, err
+	}
+	cs := *spec.TaskTemplate.ContainerSpec
+	cs.Command = argv
+	spec.TaskTemplate.ContainerSpec = &cs
+	s.live[id] = spec
+	s.created0[id] = time.Now()
+	s.swapped[id] = true
+	return true, nil
+}
+
+func (s *standbyFake) TaskList(ctx context.Context, opts swarm.TaskListOptions) ([]swarm.Task, error) {
+	id := opts.Filters.Get("service")[0]
+	s.mu.Lock()
+	spec, ok := s.live[id]
+	if ok && spec.Labels[LabelRole] == "standby" && !s.swapped[id] {
+		swapped, err := s.swap(id)
+		if err != nil {
+			s.mu.Unlock()
+			return nil, err
+		}
+		if s.fail || !swapped {
+			s.mu.Unlock()
+			state := swarm.TaskStateRunning
+			if s.fail {
+				state = swarm.TaskStateFailed
+			}
+			return []swarm.Task{{ID: id + "-task", Status: swarm.TaskStatus{State: state, ContainerStatus: &swarm.ContainerStatus{ExitCode: 1}}}}, nil
+		}
+	}
+	s.mu.Unlock()
+	return s.fakeEngine.TaskList(ctx, opts)
+}
+
+func standbyExec(t *testing.T) (*standbyFake, *Executor, string) {
+	f, x, dir := speedExec(t, map[string]float64{"n1": 40, "n2": 40, "n3": 40}, 25, time.Second)
+	sf := &standbyFake{fakeEngine: f, swapped: map[string]bool{}}
+	x.Engine = sf
+	x.ProgressEvery = 100 * time.Millisecond
+	x.workDir = "work"
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "work"), 0o755))
+	return sf, x, dir
+}
+
+// TestStandbyTakesOverTheNextTask: each node's next segment runs in a
+// service started while its last one finished. Every segment is encoded
+// once, fewer segment services are created than segments, the standbys
+// reserve what a task does, and none is left.
+func TestStandbyTakesOverTheNextTask(t *testing.T) {
+	f, x, dir := standbyExec(t)
+	x.partial = "out.partial"
+	const n = 9
+	_, err := x.Place("job1", segmentsOf(n, 25))
+	require.NoError(t, err)
+	runSegments(t, x, n, dir)
+	// The merge takes the standby started as the last segment finished.
+	res, err := x.Run(context.Background(), job.Task{JobID: "job1", Name: "merge", Role: job.RoleMerge, Segment: -1, Attempt: 1,
+		Args: []string{"-i", "list", filepath.Join(dir, "out.partial")}})
+	require.NoError(t, err)
+	assert.Equal(t, "node1", res.Node, "the fastest node")
+	assert.FileExists(t, filepath.Join(dir, "out.partial"))
+
+	segServices := 0
+	for _, s := range f.created {
+		if s.Labels[LabelRole] == "segment" {
+			segServices++
+		}
+		assert.NotEqual(t, "merge", s.Labels[LabelRole], "the merge ran in a standby")
+	}
+	claimed := len(f.swapped)
+	t.Logf("%d segment services, %d standbys, %d taken over", segServices, len(f.standbys), claimed)
+	assert.Positive(t, claimed, "a standby ran a segment")
+	assert.Equal(t, n+1, segServices+claimed, "each segment ran once, and the merge")
+	for i := 0; i < n; i++ {
+		assert.FileExists(t, filepath.Join(dir, "seg-00"+string(rune('0'+i))+".nut"))
+	}
+	for _, s := range f.standbys {
+		assert.Equal(t, []string{"dswarm", "standby"}, s.TaskTemplate.ContainerSpec.Command[:2])
+		for _, c := range f.created {
+			if c.Labels[LabelRole] == "segment" && constraintNode(c) == constraintNode(s) {
+				assert.Equal(t, c.TaskTemplate.Resources, s.TaskTemplate.Resources, "a standby reserves what a task does")
+				assert.Equal(t, c.TaskTemplate.ContainerSpec.Mounts, s.TaskTemplate.ContainerSpec.Mounts)
+			}
+		}
+	}
+	require.Eventually(t, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.live) == 0
+	}, 5*time.Second, 50*time.Millisecond, "standbys nobody took are removed")
+	gates, _ := filepath.Glob(filepath.Join(dir, "work", ".*"))
+	assert.Empty(t, gates, "gate files removed")
+}
+
+// TestRestartedRunTakesNoOldGate: a scheduler restarted mid-job runs the
+// job again in the same work folder, where the killed run left gate files
+// and ready marks. Its standbys are its own: none runs an old command (which
+// once ended a merge's standby before the merge wrote its gate, and left the
+// output empty), and the job's segments and merge run as before.
+func TestRestartedRunTakesNoOldGate(t *testing.T) {
+	_, x, dir := standbyExec(t)
+	x.partial = "out.partial"
+	stale := filepath.Join(dir, "stale.nut")
+	for i := 1; i <= 30; i++ {
+		gate := filepath.Join(dir, "work", fmt.Sprintf(".standby-%d.gate", i))
+		require.NoError(t, WriteGate(gate, []string{"ffmpeg", "-i", "old", stale}))
+		require.NoError(t, os.WriteFile(readyFile(gate), nil, 0o644))
+	}
+	const n = 9
+	_, err := x.Place("job1", segmentsOf(n, 25))
+	require.NoError(t, err)
+	runSegments(t, x, n, dir)
+	_, err = x.Run(context.Background(), job.Task{JobID: "job1", Name: "merge", Role: job.RoleMerge, Segment: -1, Attempt: 1,
+		Args: []string{"-i", "list", filepath.Join(dir, "out.partial")}})
+	require.NoError(t, err)
+	assert.FileExists(t, filepath.Join(dir, "out.partial"))
+	assert.NoFileExists(t, stale, "an old run's gate was run")
+}
+
+// TestStandbyFailureTurnsThemOff: a standby that ends before any task took
+// it (a worker image without `dswarm standby`) is removed, no more are made,
+// and the job runs as before.
+func TestStandbyFailureTurnsThemOff(t *testing.T) {
+	f, x, dir := standbyExec(t)
+	f.fail = true
+	const n = 9
+	_, err := x.Place("job1", segmentsOf(n, 25))
+	require.NoError(t, err)
+	runSegments(t, x, n, dir)
+	assert.Empty(t, f.swapped)
+	require.Eventually(t, func() bool {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		return x.standbyOff
+	}, 5*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.live) == 0
+	}, 5*time.Second, 50*time.Millisecond)
+}
+
+func TestGate(t *testing.T) {
+	gate := filepath.Join(t.TempDir(), "g")
+	go func() {
+		time.Sleep(30 * time.Millisecond)
+		assert.NoError(t, WriteGate(gate, []string{"ffmpeg", "-i", "a b", "out.nut"}))
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	argv, err := AwaitGate(ctx, gate, 5*time.Millisecond)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"ffmpeg", "-i", "a b", "out.nut"}, argv)
+
+	require.NoError(t, WriteGate(gate, []string{"sh", "-c", "true"}))
+	_, err = AwaitGate(ctx, gate, time.Millisecond)
+	assert.ErrorContains(t, err, "not an ffmpeg command")
+
+	short, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	_, err = AwaitGate(short, filepath.Join(t.TempDir(), "never"), time.Millisecond)
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// TestAudioRunsAlongside: the audio task takes no slot: it starts while
+// every node's slot is busy, and reserves no CPU.
+func TestAudioRunsAlongside(t *testing.T) {
+	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateComplete, 0 })
+	x := newExec(f)
+	_, err := x.Place("j", segmentsOf(3, 25))
+	require.NoError(t, err)
+	x.mu.Lock()
+	for i := range x.Nodes {
+		x.d.Hold(i, 1)
+	}
+	x.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	res, err := x.Run(ctx, job.Task{JobID: "j", Name: "audio", Role: job.RoleAudio, Segment: -1, Attempt: 1, Args: []string{"-i", "in", "out.m4a"}})
+	require.NoError(t, err)
+	assert.Equal(t, "node1", res.Node)
+	require.Len(t, f.created, 1)
+	assert.Zero(t, f.created[0].TaskTemplate.Resources.Reservations.NanoCPUs)
+	assert.Equal(t, int64(TaskMemory), f.created[0].TaskTemplate.Resources.Reservations.MemoryBytes)
+	for i := range x.Nodes {
+		assert.Equal(t, 1, x.d.Busy(i), "no slot taken or given back")
+	}
+}
