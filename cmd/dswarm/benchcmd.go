@@ -53,7 +53,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, err)
 	}
 	defer cli.Close()
-	active, _ := activeNodes(nodes)
+	active, _ := scheduler.Active(nodes)
 	id := job.NewJobID()
 	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()
 	x := &stack.Executor{Engine: cli, Image: sw.image}

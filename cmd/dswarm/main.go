@@ -22,6 +22,7 @@ Usage:
   dswarm serve [flags]
   dswarm jobs | job ID | cancel ID
   dswarm nodes [--json]
+  dswarm images distribute [--json]
   dswarm storage check [--json]
   dswarm bench [--dry-run] [--json]
   dswarm simulate --node-speeds 48,36,12 --segments 120 [--slowdown 1:3@150] [--json]
@@ -35,6 +36,7 @@ Commands:
   jobs        list the scheduler's jobs; job ID shows one, cancel ID cancels one
   nodes       list the swarm's nodes: arch, state, weight, slots, CPUs, memory, image present
   storage     check that every node sees the same shared storage
+  images      distribute: load the worker image for its architecture on every node from the storage's images/
   bench       measure every node's encoding speed and label it dswarm.weight
   simulate    compare scheduling policies on a simulated job (no Docker)
   version     print the version
@@ -78,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "bench-node": // runs inside the worker image, for dswarm bench
 		return benchNode(ctx, args[1:], stdout, stderr)
+	case "images":
+		return imagesCmd(ctx, args[1:], stdout, stderr)
+	case "standby": // runs inside the worker image: a swarm task started ahead
+		return standbyCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, version)
 		return 0

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/dswarm/dswarm/job"
 	"github.com/dswarm/dswarm/scheduler"
 	"github.com/dswarm/dswarm/stack"
 )
@@ -35,15 +34,19 @@ type nodeReport struct {
 	Memory     int64                  `json:"memory_bytes"`
 	Image      bool                   `json:"image"`
 	ImageError string                 `json:"image_error,omitempty"`
-	Eligible   bool                   `json:"eligible"`
-	Reason     string                 `json:"reason,omitempty"`
+	// ImagePlatform and ImageID are the worker image as the node's
+	// engine holds it ("linux/arm64/v8").
+	ImagePlatform string `json:"image_platform,omitempty"`
+	ImageID       string `json:"image_id,omitempty"`
+	Eligible      bool   `json:"eligible"`
+	Reason        string `json:"reason,omitempty"`
 }
 
 func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs, sw, asJSON := swarmCommand("nodes", stderr)
-	noImage := fs.Bool("no-image-check", false, "skip running the image on every node")
+	noImage := fs.Bool("no-image-check", false, "skip asking every node which worker image it holds")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: dswarm nodes [--json] [--no-image-check]\n\nLists the swarm's nodes as dswarm sees them: arch, state, weight (label dswarm.weight, else CPUs),\nthe speed earlier jobs learnt (in the weight's units; the next job starts from it), slots (label dswarm.slots, else 1), and whether the worker image runs there (a one-shot service per node).\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: dswarm nodes [--json] [--no-image-check]\n\nLists the swarm's nodes as dswarm sees them: arch, state, weight (label dswarm.weight, else CPUs),\nthe speed earlier jobs learnt (in the weight's units; the next job starts from it), slots (label dswarm.slots, else 1), and the worker image each node holds, with its platform and ID (a one-shot probe service per node asks the node's engine);\na node whose image is missing or of another architecture is not eligible.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -54,12 +57,10 @@ func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, err)
 	}
 	defer cli.Close()
-	imageErr := map[string]error{}
 	if !*noImage {
-		imageErr = checkImage(ctx, cli, sw, nodes)
-	}
-	for i := range nodes {
-		nodes[i].HasImage = *noImage || imageErr[nodes[i].Hostname] == nil
+		if err := sw.checkImages(ctx, cli, nodes, 0); err != nil {
+			return fail(stderr, err)
+		}
 	}
 	feas := scheduler.Feasible(nodes, nil)
 	book, err := loadSpeeds(sw.storage)
@@ -69,9 +70,19 @@ func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	rows := make([]nodeReport, 0, len(nodes))
 	for _, n := range nodes {
 		r := nodeReport{Hostname: n.Hostname, ID: n.ID, Arch: n.Arch, State: n.State, Availability: n.Availability,
-			Weight: n.Weight, Slots: n.Slots, CPUs: n.CPUs, Memory: n.Memory, Image: n.HasImage}
-		if err := imageErr[n.Hostname]; err != nil {
-			r.ImageError = err.Error()
+			Weight: n.Weight, Slots: n.Slots, CPUs: n.CPUs, Memory: n.Memory}
+		img := n.Image
+		r.Image = !img.Checked || (img.Present && img.Err == "" && img.RunsOn(n.Arch))
+		if img.Present && img.Err == "" {
+			r.ImagePlatform, r.ImageID = img.Platform(), img.ID
+		}
+		switch {
+		case img.Err != "":
+			r.ImageError = img.Err
+		case img.Checked && !img.Present:
+			r.ImageError = "no " + sw.image + " on the node"
+		case !img.Checked && !*noImage:
+			r.ImageError = "not checked: node is " + n.State + "/" + n.Availability
 		}
 		if l, ok := book.Lookup(n); ok {
 			r.Learnt = &l
@@ -90,13 +101,12 @@ func nodesCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "HOSTNAME\tID\tARCH\tSTATE\tAVAILABILITY\tWEIGHT\tLEARNT\tSLOTS\tCPUS\tMEMORY\tIMAGE\tELIGIBLE")
+	byHost := map[string]scheduler.NodeImage{}
+	for _, n := range nodes {
+		byHost[n.Hostname] = n.Image
+	}
 	for _, r := range rows {
-		img, elig := "yes", "yes"
-		if !r.Image {
-			img = "no"
-		} else if *noImage {
-			img = "?"
-		}
+		img, elig := imageColumn(byHost[r.Hostname]), "yes"
 		if !r.Eligible {
 			elig = "no: " + r.Reason
 		}
@@ -117,23 +127,6 @@ func learntColumn(l *scheduler.LearntSpeed) string {
 		return fmt.Sprintf("%.3g (1 job)", l.Speed)
 	}
 	return fmt.Sprintf("%.3g (%d jobs)", l.Speed, l.Jobs)
-}
-
-// checkImage runs `dswarm version` from the worker image on every ready
-// node; a node without the image rejects the task.
-func checkImage(ctx context.Context, cli stack.Engine, sw *swarmFlags, nodes []scheduler.Node) map[string]error {
-	ready, skipped := activeNodes(nodes)
-	out := map[string]error{}
-	for h, why := range skipped {
-		out[h] = fmt.Errorf("not checked: %s", why)
-	}
-	id := job.NewJobID()
-	defer func() { _ = stack.RemoveJob(context.WithoutCancel(ctx), cli, id) }()
-	x := &stack.Executor{Engine: cli, Image: sw.image}
-	for h, r := range stack.RunEverywhere(ctx, x, id, "image-check", "dswarm", "", ready, func(scheduler.Node) []string { return []string{"version"} }) {
-		out[h] = r.Err
-	}
-	return out
 }
 
 func exitForParse(err error) int {

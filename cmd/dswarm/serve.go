@@ -83,6 +83,9 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err != nil {
 			return nil, err
 		}
+		if err := sw.checkImages(ctx, cli, nodes, stack.ImageMaxAge); err != nil {
+			return nil, err
+		}
 		x, err := sw.executor(cli, scheduler.Feasible(nodes, nil), mounts, root, &cfg)
 		if err != nil {
 			return nil, err
@@ -112,6 +115,11 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	listNodes := func(ctx context.Context) ([]server.Node, error) {
 		nodes, err := stack.Nodes(ctx, cli)
 		if err != nil {
+			return nil, err
+		}
+		// The last answers of the nodes' probes (no probe here: the page
+		// polls this).
+		if err := stack.LabelledImages(ctx, cli, sw.image, nodes); err != nil {
 			return nil, err
 		}
 		feas := scheduler.Feasible(nodes, nil)

@@ -60,7 +60,7 @@ func storageCmd(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err := os.WriteFile(filepath.Join(dir, "token"), []byte(token), 0o644); err != nil {
 		return fail(stderr, fmt.Errorf("storage check: %w", err))
 	}
-	active, skipped := activeNodes(nodes)
+	active, skipped := scheduler.Active(nodes)
 	results := map[string]string{}
 	for h, why := range skipped {
 		results[h] = "skipped: " + why

@@ -171,18 +171,3 @@ func stageInput(input, storage, jobID string, log io.Writer) (string, func(), er
 	fmt.Fprintf(log, "dswarm: copied %s into shared storage (%s in %.1fs)\n", input, stack.FormatMemory(n), time.Since(start).Seconds())
 	return dst, cleanup, nil
 }
-
-// activeNodes splits nodes into those that can run a task now (ready and
-// active) and the others, with the reason for each.
-func activeNodes(nodes []scheduler.Node) ([]scheduler.Node, map[string]string) {
-	var active []scheduler.Node
-	skipped := map[string]string{}
-	for _, n := range nodes {
-		if n.State == "ready" && n.Availability == "active" {
-			active = append(active, n)
-		} else {
-			skipped[n.Hostname] = fmt.Sprintf("node is %s/%s", n.State, n.Availability)
-		}
-	}
-	return active, skipped
-}

@@ -90,6 +90,8 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.BoolVarP(&showHelp, "help", "h", false, "show this help")
 	sw.register(fs)
 	sf.register(fs)
+	var lf ladderFlags
+	lf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, transcodeUsage)
 		fs.PrintDefaults()
@@ -134,6 +136,13 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cfg.SegmentDuration = segDur
 	if !quiet {
 		cfg.Log = stderr
+	}
+	if lf.spec != "" {
+		if !local {
+			fmt.Fprintln(stderr, "dswarm transcode: --ladder runs with --local only for now")
+			return 2
+		}
+		return runLadder(ctx, lf, cfg, segDur, fs.Changed("segment-duration"), asJSON, quiet, stdout, stderr)
 	}
 	var bar *progressBar
 	if !quiet && isTerminal(stderr) {
@@ -224,7 +233,7 @@ const swarmTaskStartup = 1500 * time.Millisecond
 // every task becomes a one-shot service, and every service of the job is
 // removed at the end, whatever happened.
 func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Writer) (*job.Summary, error) {
-	cli, _, feas, err := sw.connect(ctx)
+	cli, _, feas, err := sw.connectChecked(ctx)
 	if err != nil {
 		return nil, err
 	}
