@@ -11,7 +11,9 @@
 # Settings: DSWARM_IMAGE (dswarm/worker:latest, loaded into every node),
 # DSWARM_CLUSTER_PORT (23750), DSWARM_STORAGE (/srv/dswarm),
 # DIND_STORAGE_DRIVER (empty: overlay2 where it works, else vfs),
-# DSWARM_NODE_CPUS (e.g. "1 0.75 0.25": CPU limit per node, none by default).
+# DSWARM_NODE_CPUS (e.g. "1 0.75 0.25": CPU limit per node, none by default),
+# DSWARM_NODE_CPUSETS (e.g. "0 1 0-1": the CPUs each node and its tasks may
+# run on, docker run --cpuset-cpus; none by default).
 # A cluster left over from an earlier run is removed first.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +22,7 @@ source "$here/lib.sh"
 
 start=$SECONDS
 read -r -a node_cpus <<<"${DSWARM_NODE_CPUS:-}"
+read -r -a node_cpusets <<<"${DSWARM_NODE_CPUSETS:-}"
 
 command -v docker >/dev/null 2>&1 || die "docker is not installed"
 docker info >/dev/null 2>&1 || die "no Docker daemon answers (is dockerd running?)"
@@ -27,6 +30,9 @@ docker image inspect "$worker_image" >/dev/null 2>&1 ||
   die "worker image $worker_image is missing (run: make images)"
 if [ ${#node_cpus[@]} -ne 0 ] && [ ${#node_cpus[@]} -ne ${#nodes[@]} ]; then
   die "DSWARM_NODE_CPUS needs ${#nodes[@]} values, got '${DSWARM_NODE_CPUS}'"
+fi
+if [ ${#node_cpusets[@]} -ne 0 ] && [ ${#node_cpusets[@]} -ne ${#nodes[@]} ]; then
+  die "DSWARM_NODE_CPUSETS needs ${#nodes[@]} values, got '${DSWARM_NODE_CPUSETS}'"
 fi
 
 if [ -n "$(docker ps -aq --filter "label=$cluster_label")" ] ||
@@ -89,6 +95,7 @@ for i in "${!nodes[@]}"; do
     engine_args+=(--host=tcp://0.0.0.0:2375 --tls=false)
   fi
   [ ${#node_cpus[@]} -eq 0 ] || extra+=(--cpus "${node_cpus[$i]}")
+  [ ${#node_cpusets[@]} -eq 0 ] || extra+=(--cpuset-cpus "${node_cpusets[$i]}")
   # --init reaps the orphans dockerd leaves behind as PID 1.
   docker run -d --init --name "$node" --hostname "$node" --network "$network" \
     --label "$cluster_label" "${run_flags[@]}" "${extra[@]}" \

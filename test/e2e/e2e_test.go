@@ -11,9 +11,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -185,12 +187,15 @@ func TestSwarmLossless(t *testing.T) {
 }
 
 // TestPlacementFollowsSpeed: the node containers get CPU limits in the
-// proportion of their weights (48/36/12 as 1/0.75/0.25 CPUs), and one
+// proportion of their weights (48/36/12 as 0.8/0.6/0.2 CPUs), and one
 // job's segments land on the nodes within one segment of the plan by
 // weight. The dispatcher learns the speeds from the tasks' progress, so
-// this holds because the nodes really are that fast.
+// this holds because the nodes really are that fast. The limits leave a
+// fifth of the machine's two CPUs to the rest (the engines, dswarm, the
+// audio task): a limit is a ceiling, and with the CPUs full the biggest
+// node got only half of its (CI learnt 5.4/5.5/3.0 fps for 1/0.75/0.25).
 func TestPlacementFollowsSpeed(t *testing.T) {
-	cpus := map[string]string{"dswarm-node1": "1", "dswarm-node2": "0.75", "dswarm-node3": "0.25"}
+	cpus := map[string]string{"dswarm-node1": "0.8", "dswarm-node2": "0.6", "dswarm-node3": "0.2"}
 	for c, n := range cpus {
 		hostDocker(t, "update", "--cpus", n, c)
 	}
@@ -213,10 +218,32 @@ func TestPlacementFollowsSpeed(t *testing.T) {
 	t.Logf("%d segments in %.1fs", sum.Segments, time.Since(start).Seconds())
 	assert.Equal(t, 750, sum.OutputFrames)
 	require.Len(t, sum.Placement, 3)
+	perCPU := map[string]float64{}
 	for _, p := range sum.Placement {
 		t.Logf("%s: weight %g, planned %d, ran %d, learnt speed %.1f, backups %d; %s", p.Node, p.Weight, p.Planned, p.Ran, p.LearntSpeed, p.Backups, p.Reason)
 		assert.InDelta(t, p.Planned, p.Ran, 1, "%s ran %d, planned %d", p.Node, p.Ran, p.Planned)
 		assert.Positive(t, p.LearntSpeed, "%s: speed learnt from its tasks", p.Node)
+		limit, err := strconv.ParseFloat(cpus[p.Node], 64)
+		require.NoError(t, err)
+		perCPU[p.Node] = p.LearntSpeed / limit
+	}
+	// The learnt speeds, per CPU of limit, are printed: in proportion to
+	// the limits they would agree. They do not yet (CI: 6.5/7.0/9.9 fps
+	// per CPU; the smallest node learns more than its share, issue 12).
+	// What holds is asserted: the node with a quarter of the biggest
+	// node's CPU and a third of the next one's learns clearly slower than
+	// each of them.
+	lo, hi := math.Inf(1), 0.0
+	for _, v := range perCPU {
+		lo, hi = math.Min(lo, v), math.Max(hi, v)
+	}
+	t.Logf("learnt speed per CPU of limit: %v (max/min %.2f)", perCPU, hi/lo)
+	speed := map[string]float64{}
+	for _, p := range sum.Placement {
+		speed[p.Node] = p.LearntSpeed
+	}
+	for _, n := range []string{"dswarm-node1", "dswarm-node2"} {
+		assert.Less(t, speed["dswarm-node3"], 0.75*speed[n], "learnt speeds %v: the 0.2-CPU node is not slower than %s", speed, n)
 	}
 	assertNoServices(t)
 }

@@ -32,6 +32,21 @@ if [ -f /sys/fs/cgroup/cpu/tasks ]; then
     parent="--cgroup-parent=$own/dind"
   fi
 fi
+# The cpuset controller (up.sh's DSWARM_NODE_CPUSETS, docker run
+# --cpuset-cpus): a new cgroup v1 cpuset starts with no CPUs and no memory
+# nodes, and a child may only hold what its parent holds. The parent of the
+# tasks is made here with this node's own set, so every task inherits it
+# (and a task cannot ask for a CPU outside it).
+if [ -n "$parent" ] && [ -f /sys/fs/cgroup/cpuset/tasks ]; then
+  cs=$(awk -F: '$2 ~ /(^|,)cpuset(,|$)/ { print $3 }' /proc/self/cgroup)
+  if [ -n "$cs" ] && [ "$cs" != / ] && [ -d "/sys/fs/cgroup/cpuset$cs" ]; then
+    mkdir -p "/sys/fs/cgroup/cpuset$cs/dind"
+    for f in cpuset.mems cpuset.cpus; do
+      cat "/sys/fs/cgroup/cpuset$cs/$f" >"/sys/fs/cgroup/cpuset$cs/dind/$f"
+    done
+    echo "dind: tasks confined to CPUs $(cat "/sys/fs/cgroup/cpuset$cs/dind/cpuset.cpus")" >&2
+  fi
+fi
 
 # Match the node network's MTU so inner bridges do not send oversized frames.
 mtu=$(cat /sys/class/net/eth0/mtu 2>/dev/null || echo 1500)
