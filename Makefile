@@ -4,7 +4,7 @@ BIN     := bin/dswarm
 ARCH    ?= $(shell go env GOARCH)
 IMAGE   ?= dswarm/worker:latest
 
-.PHONY: all build deps deps-demo newcomer test unit vet fmt bench demo deploy images images-multiarch base-image cluster-up cluster-down e2e clean
+.PHONY: all build deps deps-demo newcomer test unit vet fmt bench bench-swarm demo deploy images images-multiarch base-image cluster-up cluster-down e2e clean
 
 all: build
 
@@ -38,6 +38,15 @@ fmt:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
 
+# The swarm executor against plain ffmpeg, side by side, on the test swarm
+# with node1 on CPU 0, node2 on CPU 1 and node3 on both (bench/swarm_test.go);
+# wrap it in flock /tmp/dswarm-cluster.lock where others share the cluster.
+bench-swarm: build
+	DSWARM_NODE_CPUSETS="0 1 0-1" $(MAKE) cluster-up
+	@set -a; . ./.cluster/env; set +a; \
+	  $(GO) test -tags swarmbench -run '^$$' -bench '^BenchmarkSwarm$$' -benchtime 1x -timeout 90m ./bench/; rc=$$?; \
+	  $(MAKE) cluster-down; exit $$rc
+
 # A sample transcode, end to end, on a one-node swarm of this machine's
 # Docker engine (swarm init if it is not in a swarm yet).
 # The stack (scheduler + visualizer) on the swarm this docker talks to. The
@@ -68,9 +77,20 @@ base-image:
 
 # The binaries are rebuilt on every call (-B; go build is incremental): their
 # pattern rule has no prerequisites, so an old binary would otherwise be packed.
+# ARCHS="amd64 arm64" builds one image per architecture (images/build-archs.sh:
+# IMAGE for this machine's, IMAGE-ARCH for others; qemu binfmt for foreign
+# ones), and with IMAGES_DIR=/srv/dswarm/images saves each as
+# worker-ARCH.tar there for `dswarm images distribute`.
+ARCHS ?=
+IMAGES_DIR ?=
 images:
+ifneq ($(strip $(ARCHS)),)
+	$(MAKE) -B $(foreach a,$(ARCHS),bin/dswarm-linux-$(a))
+	IMAGES_DIR="$(IMAGES_DIR)" ./images/build-archs.sh $(IMAGE) $(ARCHS)
+else
 	$(MAKE) -B bin/dswarm-linux-$(ARCH)
 	./images/build.sh $(ARCH) $(IMAGE)
+endif
 
 # amd64, arm64 and arm/v7 (GOARM=7) in one manifest, pushed to IMAGE's registry.
 images-multiarch:
@@ -87,8 +107,13 @@ cluster-down:
 # The swarm tests: a three-node docker-in-docker swarm is brought up, the
 # real dswarm binary runs jobs on it, and the swarm is taken down again
 # whatever the outcome. Without a Docker daemon this fails; it never skips.
+# Node3 is pinned to CPU 1 (node1 and node2 may use both), so that
+# TestTasksStayOnTheirCPUs has a confined node to check; pinning the fast
+# nodes would leave TestPlacementFollowsSpeed at the mercy of whatever else
+# runs on their CPU.
+DSWARM_NODE_CPUSETS ?= $(shell [ "$$(nproc)" -ge 2 ] && echo "0-1 0-1 1")
 e2e: build
-	$(MAKE) cluster-up
+	DSWARM_NODE_CPUSETS="$(DSWARM_NODE_CPUSETS)" $(MAKE) cluster-up
 	@set -a; . ./.cluster/env; set +a; \
 	  $(GO) test -tags e2e -count=1 -v -timeout 20m ./test/e2e/; rc=$$?; \
 	  $(MAKE) cluster-down; exit $$rc
