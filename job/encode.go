@@ -93,12 +93,21 @@ func (r *run) encode(ctx context.Context) error {
 // eachSegment runs fn for every segment, on at most r.workers at once.
 // The first error cancels the others and is returned.
 func (r *run) eachSegment(ctx context.Context, fn func(ctx context.Context, i int) error) error {
+	all := make([]int, len(r.segs))
+	for i := range all {
+		all[i] = i
+	}
+	return r.eachOf(ctx, all, fn)
+}
+
+// eachOf runs fn for the segments in list, as eachSegment does.
+func (r *run) eachOf(ctx context.Context, list []int, fn func(ctx context.Context, i int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, len(r.segs))
+	errs := make(chan error, len(list))
 	queue := make(chan int)
-	for w := 0; w < min(r.workers, len(r.segs)); w++ {
+	for w := 0; w < min(r.workers, len(list)); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -112,7 +121,7 @@ func (r *run) eachSegment(ctx context.Context, fn func(ctx context.Context, i in
 		}()
 	}
 feed:
-	for i := range r.segs {
+	for _, i := range list {
 		select {
 		case queue <- i:
 		case <-ctx.Done():

@@ -239,30 +239,34 @@ func (r *run) finalOptions(i int) []string {
 	return rc.target.FinalOptions(r.opts.Video, r.statsPrefix(i), rate)
 }
 
-// correctRate encodes again, at most twice, the segment whose miss left
-// the file's total more than rateTolerance off its budget.
+// correctRate encodes again, in at most two rounds, the segments whose
+// misses left the file's total more than rateTolerance off its budget:
+// each by at most scheduler.MaxCorrection of its bits, so that no segment
+// steps down (or up) in quality against its neighbours.
 func (r *run) correctRate(ctx context.Context) error {
 	rc := r.rate
 	if rc == nil || rc.budget == nil {
 		return nil
 	}
-	for try := 0; try < 2; try++ {
+	for round := 0; round < 2; round++ {
 		rc.mu.Lock()
-		i, rate, ok := rc.budget.Correction(rateTolerance)
-		if ok {
+		fixes := rc.budget.Corrections(rateTolerance)
+		var list []int
+		for _, f := range fixes {
 			if rc.again == nil {
 				rc.again = map[int]float64{}
 			}
-			rc.again[i] = rate
+			rc.again[f.Segment] = f.Rate
+			list = append(list, f.Segment)
 		}
 		rc.mu.Unlock()
-		if !ok {
+		if len(list) == 0 {
 			return nil
 		}
 		r.mu.Lock()
-		r.status.SegmentsDone--
+		r.status.SegmentsDone -= len(list)
 		r.mu.Unlock()
-		if err := r.encodeSegment(ctx, i); err != nil {
+		if err := r.eachOf(ctx, list, r.encodeSegment); err != nil {
 			return err
 		}
 	}

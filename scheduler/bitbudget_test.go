@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestSplit(t *testing.T) {
@@ -101,9 +102,10 @@ func TestBitBudgetKeptSegments(t *testing.T) {
 }
 
 // The last segment to finish overshot: the total is 8 % over. The one that
-// missed most is asked again, through its own ratio, for what brings the
-// total back.
-func TestBitBudgetCorrection(t *testing.T) {
+// missed most is asked again, through its own ratio, for 15 % less than it
+// made (no more, or its quality would step down against its neighbours),
+// and the rest of the miss goes to the next segment.
+func TestBitBudgetCorrections(t *testing.T) {
 	b := NewBitBudget(40e6, []float64{1, 1, 1, 1}, []float64{10, 10, 10, 10}, 0)
 	for i := 0; i < 4; i++ {
 		b.Ask(i)
@@ -112,16 +114,43 @@ func TestBitBudgetCorrection(t *testing.T) {
 	b.Done(1, 10e6)
 	b.Done(2, 9.8e6)
 	b.Done(3, 13.4e6) // asked 10e6: 1.34x
-	i, rate, ok := b.Correction(0.015)
-	assert.True(t, ok)
-	assert.Equal(t, 3, i)
-	// Wanted: 13.4e6 - 3.2e6 = 10.2e6 made, so 10.2e6/1.34 asked.
-	assert.InDelta(t, 10.2e6/1.34/10, rate, 1)
-	_, _, ok = b.Correction(0.015)
-	assert.False(t, ok, "not before the segment is done again")
-	b.Done(3, 10.2e6)
-	_, _, ok = b.Correction(0.015)
-	assert.False(t, ok, "on target")
+	fixes := b.Corrections(0.015)
+	require.Len(t, fixes, 2)
+	assert.Equal(t, 3, fixes[0].Segment)
+	// 15 % less than it made, asked through its ratio of 1.34.
+	assert.InDelta(t, 13.4e6*0.85/1.34/10, fixes[0].Rate, 1)
+	// The rest of the 3.2e6 over: 3.2e6 - 2.01e6 from an on-target segment.
+	assert.Equal(t, 0, fixes[1].Segment)
+	assert.InDelta(t, (10e6-(3.2e6-13.4e6*0.15))/10, fixes[1].Rate, 1)
+	assert.Empty(t, b.Corrections(0.015), "not before the segments are done again")
+	b.Done(3, 13.4e6*0.85)
+	b.Done(0, 10e6-(3.2e6-13.4e6*0.15))
+	assert.Empty(t, b.Corrections(0.015), "on target")
+}
+
+// A miss no segment can take alone is spread, and no segment changes by
+// more than MaxCorrection.
+func TestBitBudgetCorrectionsBounded(t *testing.T) {
+	b := NewBitBudget(60e6, []float64{1, 1, 1, 1, 1, 1}, []float64{10, 10, 10, 10, 10, 10}, 0)
+	made := []float64{8e6, 9e6, 10e6, 9.5e6, 8.5e6, 9e6} // 54e6: 10 % under
+	for i := range made {
+		b.Ask(i)
+	}
+	for i, m := range made {
+		b.Done(i, m)
+	}
+	fixes := b.Corrections(0.015)
+	require.NotEmpty(t, fixes)
+	var added float64
+	for _, f := range fixes {
+		want := f.Rate * 10 * made[f.Segment] / 10e6 // through its ratio of made to asked
+		change := want/made[f.Segment] - 1
+		assert.LessOrEqual(t, change, MaxCorrection+1e-9, "segment %d", f.Segment)
+		assert.Positive(t, change)
+		added += want - made[f.Segment]
+	}
+	assert.InDelta(t, 6e6, added, 0.015*60e6/2, "lands within half the tolerance")
+	assert.Equal(t, 0, fixes[0].Segment, "the largest miss first")
 }
 
 // Two segments: one halves its bits every 6 steps, the other (grain) every
