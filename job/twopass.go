@@ -30,6 +30,9 @@ type rateControl struct {
 	bytes   []int64              // video bytes each finished segment made
 	least   map[int]float64      // bits per second an encoder said a segment needs at least
 	again   map[int]float64      // bits per second of a segment's correcting second try
+	// passRate is, per segment, the bits per second of the first pass
+	// whose stats its second pass reads (0: none).
+	passRate []float64
 }
 
 // rateTolerance is how far the file's video bits may end from the budget
@@ -91,6 +94,7 @@ func (r *run) analyse(ctx context.Context) error {
 	}
 	budget := rc.target.Bitrate * total
 	complexity := make([]float64, len(r.segs))
+	rc.passRate = make([]float64, len(r.segs))
 	q := rc.target.StartQuality()
 	var first []float64 // the first round's bits, when a second one runs
 	var least []float64 // each segment's bits at the encoder's coarsest quantiser
@@ -102,6 +106,9 @@ func (r *run) analyse(ctx context.Context) error {
 			}
 			bits, err := r.analyseSegment(ctx, i, round, q)
 			complexity[i] = bits
+			rc.mu.Lock()
+			rc.passRate[i] = bits / max(secs[i], 1e-3)
+			rc.mu.Unlock()
 			return err
 		})
 		if err != nil {
@@ -159,6 +166,9 @@ func (r *run) analyse(ctx context.Context) error {
 	for i, bits := range kept {
 		rc.budget.Done(i, bits)
 	}
+	if err := r.freshPasses(ctx); err != nil {
+		return err
+	}
 	r.setPhase("encode")
 	return nil
 }
@@ -187,6 +197,54 @@ func (r *run) lavcSplit(complexity, least []float64) error {
 	for k, i := range which {
 		complexity[i], least[i] = spend[k], low[k]
 	}
+	return nil
+}
+
+// freshPasses runs, while the analysis still holds the slots, a first
+// pass of their own at their planned share for the segments whose share
+// lies far from the rate of the analysis pass their stats come from (see
+// media.FreshPass): two measurements far apart in quality (CRF 23 and 38.6
+// on a file of still and grainy scenes) can leave every share several
+// times off both.
+func (r *run) freshPasses(ctx context.Context) error {
+	rc := r.rate
+	var list []int
+	rates := make([]float64, len(r.segs))
+	for i := range r.segs {
+		rates[i] = rc.budget.Planned(i) / max(rc.seconds[i], 1e-3)
+		if !r.reused[i] && rc.target.FreshPass(rates[i], rc.passRate[i]) {
+			list = append(list, i)
+		}
+	}
+	return r.eachOf(ctx, list, func(ctx context.Context, i int) error {
+		return r.freshPass(ctx, i, rates[i])
+	})
+}
+
+// freshPass runs segment i's own first pass at rate (bits per second), as
+// a single-pass two-pass runs it, and keeps the rate it made.
+func (r *run) freshPass(ctx context.Context, i int, rate float64) error {
+	rc := r.rate
+	want := r.out.Spans[i].Frames
+	opts := rc.target.FirstPassOptions(r.opts.Video, r.statsPrefix(i), rate)
+	cmd := r.segmentCommand(r.segs[i], r.segs[i].Seek, r.videoCodec, media.Joinable(r.videoCodec, opts))
+	cmd.Output = r.analysisPath(i)
+	defer os.Remove(cmd.Output)
+	res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: fmt.Sprintf("pass1-%03d", i), Role: RoleAnalysis,
+		Segment: i, Args: cmd.Args(), Output: cmd.Output})
+	if err != nil {
+		return fmt.Errorf("first pass of segment %d: %w", i, err)
+	}
+	n, bytes, err := videoPackets(ctx, cmd.Output)
+	if err != nil {
+		return fmt.Errorf("first pass of segment %d on node %s: %w", i, nodeName(res.Node), err)
+	}
+	if n != want {
+		return fmt.Errorf("first pass of segment %d on node %s: %d frames, planned %d", i, nodeName(res.Node), n, want)
+	}
+	rc.mu.Lock()
+	rc.passRate[i] = float64(bytes*8) / max(rc.seconds[i], 1e-3)
+	rc.mu.Unlock()
 	return nil
 }
 
