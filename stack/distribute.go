@@ -18,9 +18,10 @@ package stack
 // shared already and the loader needs nothing on the nodes but what dswarm
 // needs anyway. The loader itself must run on the node: from the image the
 // node holds under the worker image's name (an older one, or one of
-// another architecture under binfmt emulation). A node that holds none
-// cannot run any service; it needs the archive loaded once by hand, which
-// distribute says.
+// another architecture under binfmt emulation), or under the name the
+// archive gives it (a node where the archive was loaded by hand and not
+// tagged). A node that holds none cannot run any service; it needs the
+// archive loaded once by hand, which distribute says.
 
 import (
 	"archive/tar"
@@ -31,6 +32,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -53,6 +55,9 @@ type Archive struct {
 	Path              string // as this machine sees it
 	ID                string // sha256:..., the image ID an engine gives it
 	OS, Arch, Variant string
+	// Tags are the names the archive gives its image (docker save's
+	// RepoTags): what a node that loaded it by hand holds it under.
+	Tags []string
 }
 
 // Image is the archive's image as a node holding it under ref would.
@@ -81,7 +86,10 @@ func ReadArchive(path string) (Archive, error) {
 func readArchive(r io.Reader) (Archive, error) {
 	tr := tar.NewReader(r)
 	configs := map[string][]byte{}
-	var manifest []struct{ Config string }
+	var manifest []struct {
+		Config   string
+		RepoTags []string
+	}
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -122,7 +130,7 @@ func readArchive(r io.Reader) (Archive, error) {
 	// Docker's image ID is the digest of the config, which docker save names
 	// the config file by.
 	id := "sha256:" + strings.TrimSuffix(filepath.Base(manifest[0].Config), ".json")
-	return Archive{ID: id, OS: c.OS, Arch: c.Architecture, Variant: c.Variant}, nil
+	return Archive{ID: id, OS: c.OS, Arch: c.Architecture, Variant: c.Variant, Tags: manifest[0].RepoTags}, nil
 }
 
 // Archives reads every *.tar in dir.
@@ -194,22 +202,38 @@ func shortID(id string) string {
 
 // LoaderSpec is the one-shot service that loads archive (a path as the
 // nodes see it) on node n and tags it ref; storage is the shared storage's
-// mount, made read-only here. Run from the image the node holds under ref.
-func LoaderSpec(jobID, ref, archive string, storage mount.Mount, n scheduler.Node) swarm.ServiceSpec {
+// mount, made read-only here. It runs from the image the node holds under
+// from: ref itself, or a name the archive gives its image (see loaderImages);
+// try numbers the service's name.
+func LoaderSpec(jobID, from, ref, archive string, storage mount.Mount, n scheduler.Node, try int) swarm.ServiceSpec {
 	storage.ReadOnly = true
 	return ServiceSpec(TaskSpec{
 		JobID:    jobID,
-		Name:     "image-load-" + n.Hostname,
+		Name:     fmt.Sprintf("image-load-%s-%d", n.Hostname, try),
 		Role:     "image-load",
 		Segment:  -1,
 		Attempt:  1,
-		Image:    ref,
+		Image:    from,
 		Command:  []string{"dswarm", "images", "load", archive, ref},
 		NodeID:   n.ID,
 		NodeArch: n.Arch,
 		Mounts:   []mount.Mount{socketMount(), storage},
 		User:     "0:0",
 	})
+}
+
+// loaderImages are the images a node may hold to run the loader from, in
+// order: the worker image's name, then the names the archive gives its
+// image, which a node that loaded the archive by hand (docker load, no tag)
+// holds it under. A node that holds none of them can run no service at all.
+func loaderImages(ref string, a Archive) []string {
+	out := []string{ref}
+	for _, t := range a.Tags {
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // LoadTimeout bounds one node's load (an 800 MB archive over NFS to a Pi).
@@ -292,10 +316,18 @@ func Distribute(ctx context.Context, e Engine, jobID, ref string, nodes []schedu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lines, err := OneShot(ctx, e, LoaderSpec(jobID, ref, nodePath, storage, act.Node), act.Node.Hostname, LoadTimeout)
+			var lines []string
+			var err error
+			for k, from := range loaderImages(ref, act.Archive) {
+				lines, err = OneShot(ctx, e, LoaderSpec(jobID, from, ref, nodePath, storage, act.Node, k+1), act.Node.Hostname, LoadTimeout)
+				if err == nil || !strings.Contains(err.Error(), "No such image") {
+					break
+				}
+			}
 			if err != nil {
 				if strings.Contains(err.Error(), "No such image") {
-					err = fmt.Errorf("the node holds no %s to run the loader from; load it there once by hand: docker load -i %s && docker tag %s %s", ref, nodePath, shortID(act.Archive.ID), ref)
+					err = fmt.Errorf("the node holds no image to run the loader from (%s); load it there once by hand: docker load -i %s && docker tag %s %s",
+						strings.Join(loaderImages(ref, act.Archive), ", "), nodePath, shortID(act.Archive.ID), ref)
 				}
 				out[i].Error = err.Error()
 				return

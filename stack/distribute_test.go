@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/mount"
@@ -47,7 +48,8 @@ func TestReadArchive(t *testing.T) {
 	id := writeArchive(t, filepath.Join(dir, "worker-arm64.tar"), "arm64", "v8")
 	a, err := ReadArchive(filepath.Join(dir, "worker-arm64.tar"))
 	require.NoError(t, err)
-	assert.Equal(t, Archive{Path: filepath.Join(dir, "worker-arm64.tar"), ID: id, OS: "linux", Arch: "arm64", Variant: "v8"}, a)
+	assert.Equal(t, Archive{Path: filepath.Join(dir, "worker-arm64.tar"), ID: id, OS: "linux", Arch: "arm64", Variant: "v8",
+		Tags: []string{"dswarm/worker:latest-arm64"}}, a)
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "junk.tar"), []byte("not a tar"), 0o644))
 	_, err = Archives(dir)
@@ -101,23 +103,44 @@ func TestDistribute(t *testing.T) {
 			return swarm.TaskStateComplete, "", `{"loaded":"` + armID + `","before":"` + amdID + `"}` + "\n"
 		}
 		f.answer["n3"] = lacks
+		// A Pi where the archive was loaded by hand and not tagged: the
+		// loader runs from the archive's own name.
+		f.answer["n5"] = func(spec swarm.ServiceSpec) (swarm.TaskState, string, string) {
+			if spec.TaskTemplate.ContainerSpec.Image == "dswarm/worker:latest" {
+				return lacks(spec)
+			}
+			loaded = append(loaded, spec)
+			return swarm.TaskStateComplete, "", `{"loaded":"` + armID + `"}` + "\n"
+		}
 		nodes := []scheduler.Node{
 			{ID: "n1", Hostname: "x86", Arch: "x86_64", Image: scheduler.NodeImage{Checked: true, Present: true, ID: amdID, OS: "linux", Arch: "amd64"}},
 			{ID: "n2", Hostname: "pi-1", Arch: "aarch64", Image: scheduler.NodeImage{Checked: true, Present: true, ID: amdID, OS: "linux", Arch: "amd64"}},
 			{ID: "n3", Hostname: "pi-2", Arch: "aarch64", Image: scheduler.NodeImage{Checked: true}},
 			{ID: "n4", Hostname: "pi-old", Arch: "armv7l"},
+			{ID: "n5", Hostname: "pi-3", Arch: "aarch64", Image: scheduler.NodeImage{Checked: true}},
 		}
 		storage := mount.Mount{Type: mount.TypeBind, Source: "/srv/dswarm", Target: "/srv/dswarm"}
 		res := Distribute(context.Background(), f, "d1", "dswarm/worker:latest", nodes, archives, host, "/srv/dswarm", storage)
-		require.Len(t, res, 4)
+		require.Len(t, res, 5)
 		assert.Equal(t, "has "+amdID[:19]+" (linux/amd64) already", res[0].Did)
 		assert.Empty(t, res[0].Error)
 		assert.Equal(t, "loaded "+armID[:19]+" (linux/arm64/v8), was "+amdID[:19], res[1].Did)
 		assert.Empty(t, res[1].Error)
-		assert.Contains(t, res[2].Error, "the node holds no dswarm/worker:latest to run the loader from; load it there once by hand: docker load -i /srv/dswarm/images/worker-arm64.tar")
+		assert.Contains(t, res[2].Error, "the node holds no image to run the loader from (dswarm/worker:latest, dswarm/worker:latest-arm64); load it there once by hand: docker load -i /srv/dswarm/images/worker-arm64.tar")
 		assert.Equal(t, "no image archive for armv7l", res[3].Error)
+		assert.Equal(t, "loaded "+armID[:19]+" (linux/arm64/v8)", res[4].Did)
+		assert.Empty(t, res[4].Error)
 
-		require.Len(t, f.created, 2, "nothing runs on the node that has it, or without an archive")
+		require.Len(t, f.created, 5, "nothing runs on the node that has it, or without an archive; a second try from the archive's name where the worker's is missing")
+		var fromTag *swarm.ServiceSpec
+		for i := range loaded {
+			if strings.Contains(loaded[i].Name, "pi-3") {
+				fromTag = &loaded[i]
+			}
+		}
+		require.NotNil(t, fromTag, "a loader ran on pi-3")
+		assert.Equal(t, "dswarm/worker:latest-arm64", fromTag.TaskTemplate.ContainerSpec.Image)
+		assert.Equal(t, []string{"dswarm", "images", "load", "/srv/dswarm/images/worker-arm64.tar", "dswarm/worker:latest"}, fromTag.TaskTemplate.ContainerSpec.Command, "tagged as the worker image")
 		require.NotEmpty(t, loaded)
 		spec := loaded[0]
 		c := spec.TaskTemplate.ContainerSpec
