@@ -3,7 +3,9 @@
 # Docker daemon when none answers. The one place that does this: `make deps`,
 # `make demo`, `make test` and .ci/run all come through here.
 #
-#   test/deps.sh         # what `make test` needs: ffmpeg, debootstrap, Docker, chromium
+#   test/deps.sh         # what `make test` needs: ffmpeg, debootstrap, Docker, chromium,
+#                        # and qemu-user-static for the test swarm's aarch64 node
+#                        # (not with DSWARM_ARM_NODE=0)
 #   test/deps.sh demo    # what `make demo` needs: the same without chromium
 #
 # As root it installs with apt-get (Debian, Ubuntu); otherwise it prints the
@@ -14,8 +16,8 @@ set -euo pipefail
 die() { echo "deps: $*" >&2; exit 1; }
 
 case "${1:-test}" in
-  demo) want_browser=0 ;;
-  test) want_browser=1 ;;
+  demo) want_browser=0 want_qemu=0 ;;
+  test) want_browser=1 want_qemu=1 ;;
   *) die "usage: $0 [demo|test]" ;;
 esac
 
@@ -33,6 +35,10 @@ has debootstrap || need+=(debootstrap) # images/base-image.sh, no registry to pu
 [ -n "${SSL_CERT_FILE:-}" ] || [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 # The web page test (server/web_test.go) drives a headless Chromium.
 [ "$want_browser" = 0 ] || has chromium || need+=(chromium)
+# The test swarm's aarch64 node runs arm64 binaries through qemu and
+# binfmt_misc (test/cluster/arm-node.sh, ENVIRONMENT: foreign architectures).
+[ "${DSWARM_ARM_NODE:-1}" != 0 ] || want_qemu=0
+[ "$want_qemu" = 0 ] || { has qemu-aarch64-static && has update-binfmts; } || need+=(qemu-user-static binfmt-support)
 # Only a client is needed where a daemon already answers (a mounted socket);
 # Debian ships the client only together with the engine.
 has docker || need+=(docker.io iptables)
@@ -67,4 +73,18 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { tail -n 20 /var/log/dockerd.log >&2; die "dockerd did not answer within 60 s (log above)"; }
 fi
 
-echo "deps: ok (go, git, ffmpeg, debootstrap, docker$([ "$want_browser" = 0 ] || echo ", chromium"))"
+# qemu-aarch64 registered in binfmt_misc, with the F flag (the interpreter is
+# opened here, so it works inside containers too). The package registers it
+# where binfmt_misc is mounted; a reboot or a container start may leave it
+# unmounted or disabled.
+if [ "$want_qemu" = 1 ] && [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+  [ "$(id -u)" = 0 ] || die "qemu-aarch64 is not registered in binfmt_misc; as root run: update-binfmts --enable qemu-aarch64"
+  [ -e /proc/sys/fs/binfmt_misc/register ] || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc ||
+    die "mounting binfmt_misc failed (the test swarm's aarch64 node needs it; DSWARM_ARM_NODE=0 goes without)"
+  update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || update-binfmts --import qemu-aarch64 >/dev/null 2>&1 || true
+  [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ] ||
+    die "qemu-aarch64 could not be registered in binfmt_misc (update-binfmts --enable qemu-aarch64)"
+  echo "deps: qemu-aarch64 registered in binfmt_misc"
+fi
+
+echo "deps: ok (go, git, ffmpeg, debootstrap, docker$([ "$want_browser" = 0 ] || echo ", chromium")$([ "$want_qemu" = 0 ] || echo ", qemu-aarch64"))"

@@ -14,7 +14,8 @@
 # ARM_NETWORK (dswarm-cluster), ARM_STORAGE_HOST (.cluster/storage, mounted
 # at $DSWARM_STORAGE or /srv/dswarm), ARM_IMAGE (dswarm/worker:latest-arm64,
 # loaded and tagged $DSWARM_IMAGE or dswarm/worker:latest; "" loads none),
-# ARM_WEIGHT (dswarm.weight label, 4). Not part of make test.
+# ARM_WEIGHT (dswarm.weight label, 4). make cluster-up (and so make test)
+# runs it, unless DSWARM_ARM_NODE=0.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)

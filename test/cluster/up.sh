@@ -151,6 +151,17 @@ for i in "${!pids[@]}"; do
 done
 rm -f "$state_dir/worker.tar"
 
+arm_node=
+if [ "${DSWARM_ARM_NODE:-1}" != 0 ]; then
+  arm_node=dswarm-arm1
+  ARM_NODE=$arm_node ARM_MANAGER=$manager ARM_NETWORK=$network ARM_STORAGE_HOST=$storage_host \
+    DSWARM_STORAGE=$storage_node DSWARM_IMAGE=$worker_image ARM_IMAGE=$worker_image-arm64 \
+    "$here/arm-node.sh" up || die "the aarch64 node did not come up (DSWARM_ARM_NODE=0 goes without)"
+  # Drained: jobs use the three x86 nodes until a test makes it active.
+  docker exec "$manager" docker node update --availability drain "$arm_node" >/dev/null ||
+    die "draining $arm_node failed"
+fi
+
 {
   echo "# Written by test/cluster/up.sh; source it: . .cluster/env"
   printf 'export DOCKER_HOST=%q\n' "tcp://127.0.0.1:$port"
@@ -160,6 +171,7 @@ rm -f "$state_dir/worker.tar"
   printf 'export DSWARM_NODES=%q\n' "${nodes[*]}"
   printf 'export DSWARM_MANAGER=%q\n' "$manager"
   printf 'export DSWARM_MANAGER_ADDR=%q\n' "$addr"
+  printf 'export DSWARM_ARM_NODE=%q\n' "$arm_node"
 } >"$state_dir/env"
 
 docker exec "$manager" docker node ls
