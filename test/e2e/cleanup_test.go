@@ -20,7 +20,11 @@ func leftoverContainers(within time.Duration) map[string][]string {
 	deadline := time.Now().Add(within)
 	for {
 		left := map[string][]string{}
-		for _, node := range clusterNodes {
+		nodes := clusterNodes
+		if arm := os.Getenv("DSWARM_ARM_NODE"); arm != "" {
+			nodes = append(nodes[:len(nodes):len(nodes)], arm)
+		}
+		for _, node := range nodes {
 			cmd := exec.Command("docker", "exec", node, "docker", "ps", "-a", "--filter", "label=dswarm.job",
 				"--format", "{{.Names}} {{.Status}}")
 			cmd.Env = withoutEnv(os.Environ(), "DOCKER_HOST")
