@@ -100,10 +100,13 @@ func TestLossyJoins(t *testing.T) {
 				joins = append(joins, start)
 				isJoin[start-1], isJoin[start] = true, true
 			}
-			// A join frame must not dip more than 3 dB below its neighbours.
-			// The neighbours are averaged per side and the lower side is
-			// used: ABR rate control restarts in each segment, so quality
-			// may step up after a join; a step is not a glitch, a dip is.
+			// A join frame must not dip more than 3 dB below the lowest of
+			// its eight neighbours (four each side, not join frames): ABR
+			// rate control restarts in each segment, so quality may step up
+			// after a join, and encoders with hierarchical frames (SVT-AV1)
+			// swing several dB from frame to frame anywhere; a step or a
+			// swing is not a glitch, a dip below them all is. The step
+			// between the sides' means is printed.
 			sideMean := func(from, to int) (float64, bool) {
 				var sum float64
 				var n int
@@ -121,9 +124,14 @@ func TestLossyJoins(t *testing.T) {
 				after, okA := sideMean(j+1, j+4)
 				require.True(t, okB && okA)
 				worstStep = math.Max(worstStep, math.Abs(after-before))
+				lowest := math.Inf(1)
+				for k := j - 5; k <= j+4; k++ {
+					if k >= 0 && k < len(psnr) && !isJoin[k] {
+						lowest = math.Min(lowest, psnr[k])
+					}
+				}
 				for _, f := range []int{j - 1, j} {
-					ref := math.Min(before, after)
-					assert.GreaterOrEqualf(t, psnr[f], ref-maxDip, "frame %d at the join before frame %d: %.2f dB, neighbours %.2f/%.2f dB", f, j, psnr[f], before, after)
+					assert.GreaterOrEqualf(t, psnr[f], lowest-maxDip, "frame %d at the join before frame %d: %.2f dB, lowest neighbour %.2f dB (side means %.2f/%.2f)", f, j, psnr[f], lowest, before, after)
 				}
 			}
 			t.Logf("%s: largest quality step across a join %.2f dB", tc.name, worstStep)
