@@ -394,19 +394,41 @@ func command(program string, args []string, progress bool) []string {
 }
 
 // rewrite maps paths on this machine's view of the shared storage to the
-// task containers' view.
+// task containers' view: an argument that is such a path, and such a path
+// inside an option's value after "=" or ":" (x265's
+// -x265-params pass=2:stats=PATH).
 func (x *Executor) rewrite(args []string) []string {
 	if x.HostRoot == "" || x.HostRoot == x.NodeRoot {
 		return args
 	}
 	out := make([]string, len(args))
 	for i, a := range args {
-		if a == x.HostRoot || strings.HasPrefix(a, x.HostRoot+"/") {
-			a = x.NodeRoot + strings.TrimPrefix(a, x.HostRoot)
-		}
-		out[i] = a
+		out[i] = rewritePath(a, x.HostRoot, x.NodeRoot)
 	}
 	return out
+}
+
+// rewritePath replaces from with to in a wherever from starts a path: at
+// a's start or after "=" or ":", and followed by "/", ":" or the end.
+func rewritePath(a, from, to string) string {
+	var b strings.Builder
+	for {
+		k := strings.Index(a, from)
+		if k < 0 {
+			b.WriteString(a)
+			return b.String()
+		}
+		end := k + len(from)
+		starts := k == 0 || a[k-1] == '=' || a[k-1] == ':'
+		ends := end == len(a) || a[end] == '/' || a[end] == ':'
+		b.WriteString(a[:k])
+		if starts && ends {
+			b.WriteString(to)
+		} else {
+			b.WriteString(from)
+		}
+		a = a[end:]
+	}
 }
 
 // progressEvery is how often a running task's progress is read.

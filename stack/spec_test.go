@@ -107,3 +107,19 @@ func TestNodeOf(t *testing.T) {
 	assert.Equal(t, 4.0, got.Weight, "a bad label falls back to the CPU count")
 	assert.Equal(t, 1, got.Slots)
 }
+
+// Paths on the shared storage are given to tasks as the nodes see them,
+// also inside an option's value (x265's stats file), and nowhere else.
+func TestRewritePath(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"/host/st/tmp/seg.nut", "/srv/st/tmp/seg.nut"},
+		{"/host/st", "/srv/st"},
+		{"pass=2:stats=/host/st/tmp/seg-00001.pass.log", "pass=2:stats=/srv/st/tmp/seg-00001.pass.log"},
+		{"log-level=error:stats=/host/st/a:pass=1", "log-level=error:stats=/srv/st/a:pass=1"},
+		{"/host/stuff/x", "/host/stuff/x"},
+		{"title=see /host/st", "title=see /host/st"},
+		{"/other/host/st/x", "/other/host/st/x"},
+	} {
+		assert.Equal(t, tc.want, rewritePath(tc.in, "/host/st", "/srv/st"), tc.in)
+	}
+}
