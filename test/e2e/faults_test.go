@@ -112,14 +112,25 @@ func TestNodeLossMidJob(t *testing.T) {
 }
 
 // restartNode starts a killed node container again and waits until the
-// swarm has it Ready, so that later tests find every node.
+// swarm has it Ready, so that later tests find every node. A node whose
+// dockerd gave up at once (docker-in-docker after a kill: once "failed to
+// open containerd config file ... not a directory") is started again, up
+// to three times.
 func restartNode(t *testing.T, node string) {
 	hostDocker(t, "start", node)
 	deadline := time.Now().Add(90 * time.Second)
+	starts := 1
 	for {
 		out, _ := exec.Command("docker", "node", "inspect", "-f", "{{.Status.State}}", node).CombinedOutput()
 		if strings.TrimSpace(string(out)) == "ready" {
 			return
+		}
+		running, _ := exec.Command("docker", "--host", "unix:///var/run/docker.sock", "inspect", "-f", "{{.State.Running}}", node).Output()
+		if strings.TrimSpace(string(running)) == "false" && starts < 3 {
+			logs, _ := exec.Command("docker", "--host", "unix:///var/run/docker.sock", "logs", "--tail", "3", node).CombinedOutput()
+			t.Logf("%s stopped again after its restart; starting it once more. Its log:\n%s", node, logs)
+			hostDocker(t, "start", node)
+			starts++
 		}
 		if time.Now().After(deadline) {
 			logs, _ := exec.Command("docker", "--host", "unix:///var/run/docker.sock", "logs", "--tail", "20", node).CombinedOutput()
