@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/dswarm/dswarm/media"
@@ -173,9 +174,21 @@ func RunLadder(ctx context.Context, cfg LadderConfig, exec Executor) (sum *Ladde
 	if codec.StatsParams && strings.ContainsAny(r.temp, ":") {
 		return nil, fmt.Errorf("temp directory %s: %s takes its statistics file's name among its :-separated parameters; choose a --temp-dir without ':'", r.temp, codec.Encoder)
 	}
+	if _, ok := exec.(Confiner); ok {
+		// Tasks on other machines may write only the job's own folder
+		// (and the partial output), both on the shared storage: the
+		// published folder is made inside the job's folder, and moved
+		// (copied, from another filesystem) into place once verified.
+		r.partial = filepath.Join(r.temp, "output")
+	}
 	for _, d := range []string{r.temp, r.partial} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create %s: %w", d, unwrapPath(err))
+		}
+	}
+	if c, ok := exec.(Confiner); ok {
+		if err := c.Confine(cfg.Input, r.temp, r.partial); err != nil {
+			return nil, err
 		}
 	}
 
@@ -707,6 +720,65 @@ func (r *ladderRun) packThumbnails(ctx context.Context) error {
 	return os.WriteFile(filepath.Join(r.partial, LadderThumbs), []byte(vtt), 0o644)
 }
 
+// moveDir renames the folder src to dst; across filesystems it copies it
+// into a hidden folder beside dst first, renames that, and removes src.
+// Its files are flat (a ladder's folder has no subfolders).
+func moveDir(src, dst string) error {
+	err := os.Rename(src, dst)
+	if err == nil || !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dst), ".dswarm-move-*")
+	if err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(src)
+	if err == nil {
+		for _, e := range entries {
+			if !e.Type().IsRegular() {
+				err = fmt.Errorf("%s: not a regular file", filepath.Join(src, e.Name()))
+				break
+			}
+			if err = copyFile(filepath.Join(src, e.Name()), filepath.Join(tmp, e.Name())); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o755)
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	return os.RemoveAll(src)
+}
+
+// copyFile copies the regular file src to dst, synced.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 // publishDir renames the verified partial folder to dst; an existing dst
 // (--overwrite) is moved aside first and removed after.
 func publishDir(partial, dst string) error {
@@ -717,7 +789,7 @@ func publishDir(partial, dst string) error {
 			return fmt.Errorf("move the old %s aside: %w", dst, unwrapPath(err))
 		}
 	}
-	if err := os.Rename(partial, dst); err != nil {
+	if err := moveDir(partial, dst); err != nil {
 		if old != "" {
 			os.Rename(old, dst)
 		}

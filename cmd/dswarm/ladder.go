@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/dswarm/dswarm/job"
+	"github.com/dswarm/dswarm/nfs"
+	"github.com/dswarm/dswarm/stack"
 )
 
 // ladderFlags are transcode's flags for an ABR ladder.
@@ -22,7 +25,7 @@ type ladderFlags struct {
 }
 
 func (l *ladderFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&l.spec, "ladder", "", "encode an ABR ladder packaged as HLS and DASH (fMP4) into the folder -o: \"default\", rungs such as 720p:3M,480p:1.2M,360p:600k, or a file of them (--local only for now)")
+	fs.StringVar(&l.spec, "ladder", "", "encode an ABR ladder packaged as HLS and DASH (fMP4) into the folder -o: \"default\", rungs such as 720p:3M,480p:1.2M,360p:600k, or a file of them (with --local or --swarm)")
 	fs.StringVar(&l.codec, "ladder-codec", "", "the ladder's video encoder: libx264 (default, or -c:v) or libx265")
 	fs.DurationVar(&l.thumbs, "thumbnails", 2*time.Second, "with --ladder, a thumbnail every so often, tiled into thumbnails.jpg with a WebVTT track thumbnails.vtt (0: none)")
 }
@@ -44,8 +47,9 @@ func ladderSpec(spec string) (string, error) {
 	return string(b), nil
 }
 
-// runLadder runs a ladder job with the local executor and reports it.
-func runLadder(ctx context.Context, l ladderFlags, cfg job.Config, segDur time.Duration, segDurSet bool, asJSON, quiet bool, stdout, stderr io.Writer) int {
+// runLadder runs a ladder job, with the local executor or (sw not nil) as
+// Swarm services, and reports it.
+func runLadder(ctx context.Context, l ladderFlags, cfg job.Config, sw *swarmFlags, segDur time.Duration, segDurSet bool, asJSON, quiet bool, stdout, stderr io.Writer) int {
 	spec, err := ladderSpec(l.spec)
 	if err != nil {
 		return fail(stderr, err)
@@ -74,7 +78,13 @@ func runLadder(ctx context.Context, l ladderFlags, cfg job.Config, segDur time.D
 		bar = newProgressBar(stderr)
 		lc.Progress = bar.update
 	}
-	sum, err := job.RunLadder(ctx, lc, job.Local{Hostname: host})
+	var sum *job.LadderSummary
+	if sw != nil {
+		lc.SegmentThreads = 0 // each node's ffmpeg chooses
+		sum, err = swarmLadder(ctx, lc, sw, stderr)
+	} else {
+		sum, err = job.RunLadder(ctx, lc, job.Local{Hostname: host})
+	}
 	if bar != nil {
 		bar.finish()
 	}
@@ -98,4 +108,56 @@ func runLadder(ctx context.Context, l ladderFlags, cfg job.Config, segDur time.D
 			job.LadderMaster, job.LadderManifest)
 	}
 	return 0
+}
+
+// swarmLadder runs a ladder job as Swarm services, as runSwarm runs a
+// transcode: the input goes onto the shared storage, the job's folder is
+// made there (the tasks may write only it), each task runs on a free slot
+// of the nodes dswarm may use, and every service of the job is removed at
+// the end, whatever happened. The verified folder is then moved to -o.
+func swarmLadder(ctx context.Context, lc job.LadderConfig, sw *swarmFlags, stderr io.Writer) (*job.LadderSummary, error) {
+	cli, _, feas, err := sw.connectChecked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer cli.Close()
+	mounts, err := sw.mounts()
+	if err != nil {
+		return nil, err
+	}
+	root, err := filepath.Abs(sw.storage)
+	if err != nil {
+		return nil, err
+	}
+	exec, err := sw.executor(cli, feas, mounts, root, &job.Config{SegmentDuration: lc.SegmentDuration})
+	if err != nil {
+		return nil, err
+	}
+	layout := nfs.Layout{Root: sw.storage}
+	if err := layout.Check(ctx); err != nil {
+		return nil, err
+	}
+	lc.JobID = job.NewJobID()
+	if lc.Log == nil {
+		lc.Log = io.Discard
+	}
+	lc.Workers = 0
+	for _, n := range feas.Nodes {
+		lc.Workers += max(n.Slots, 1)
+	}
+	input, cleanup, err := stageInput(lc.Input, sw.storage, lc.JobID, lc.Log)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	lc.Input = input
+	lc.TempDir = layout.Tmp()
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := stack.RemoveJob(rctx, cli, lc.JobID); err != nil {
+			fmt.Fprintf(stderr, "dswarm: warning: %v\n", err)
+		}
+	}()
+	return job.RunLadder(ctx, lc, exec)
 }

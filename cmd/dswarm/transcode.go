@@ -138,11 +138,15 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		cfg.Log = stderr
 	}
 	if lf.spec != "" {
-		if !local {
-			fmt.Fprintln(stderr, "dswarm transcode: --ladder runs with --local only for now")
+		if !local && !swarm {
+			fmt.Fprintln(stderr, "dswarm transcode: --ladder runs with --local or --swarm (the scheduler takes no ladders yet)")
 			return 2
 		}
-		return runLadder(ctx, lf, cfg, segDur, fs.Changed("segment-duration"), asJSON, quiet, stdout, stderr)
+		var lsw *swarmFlags
+		if swarm {
+			lsw = &sw
+		}
+		return runLadder(ctx, lf, cfg, lsw, segDur, fs.Changed("segment-duration"), asJSON, quiet, stdout, stderr)
 	}
 	var bar *progressBar
 	if !quiet && isTerminal(stderr) {
