@@ -34,7 +34,9 @@ unit:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# Speed figures: dswarm --local against plain ffmpeg on a 2-minute 720p clip.
+# Speed figures: dswarm --local against plain ffmpeg on a 2-minute 720p clip,
+# and rate control against ffmpeg's one-pass and two-pass
+# (DSWARM_BENCH_CODECS=all adds libx265, libvpx-vp9 and libsvtav1).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
 
