@@ -36,7 +36,8 @@ fmt:
 
 # Speed figures: dswarm --local against plain ffmpeg on a 2-minute 720p clip,
 # and rate control against ffmpeg's one-pass and two-pass
-# (DSWARM_BENCH_CODECS=all adds libx265, libvpx-vp9 and libsvtav1).
+# (DSWARM_BENCH_CODECS=all adds libx265, libvpx-vp9 and libsvtav1; a list such
+# as libx265,libvpx-vp9 runs only those).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./bench/...
 

@@ -106,9 +106,12 @@ func (r *run) analyse(ctx context.Context) error {
 			}
 			bits, err := r.analyseSegment(ctx, i, round, q)
 			complexity[i] = bits
-			rc.mu.Lock()
-			rc.passRate[i] = bits / max(secs[i], 1e-3)
-			rc.mu.Unlock()
+			if !rc.target.Probed() {
+				// The encoder's own first pass: its stats are there.
+				rc.mu.Lock()
+				rc.passRate[i] = bits / max(secs[i], 1e-3)
+				rc.mu.Unlock()
+			}
 			return err
 		})
 		if err != nil {
@@ -235,15 +238,21 @@ func (r *run) freshPass(ctx context.Context, i int, rate float64) error {
 	if err != nil {
 		return fmt.Errorf("first pass of segment %d: %w", i, err)
 	}
-	n, bytes, err := videoPackets(ctx, cmd.Output)
-	if err != nil {
-		return fmt.Errorf("first pass of segment %d on node %s: %w", i, nodeName(res.Node), err)
-	}
-	if n != want {
-		return fmt.Errorf("first pass of segment %d on node %s: %d frames, planned %d", i, nodeName(res.Node), n, want)
+	made := rate
+	if !rc.target.Probed() {
+		// x264 and x265 write their first pass's bitstream too: it holds
+		// every frame, and says what the pass made.
+		n, bytes, err := videoPackets(ctx, cmd.Output)
+		if err != nil {
+			return fmt.Errorf("first pass of segment %d on node %s: %w", i, nodeName(res.Node), err)
+		}
+		if n != want {
+			return fmt.Errorf("first pass of segment %d on node %s: %d frames, planned %d", i, nodeName(res.Node), n, want)
+		}
+		made = float64(bytes*8) / max(rc.seconds[i], 1e-3)
 	}
 	rc.mu.Lock()
-	rc.passRate[i] = float64(bytes*8) / max(rc.seconds[i], 1e-3)
+	rc.passRate[i] = made
 	rc.mu.Unlock()
 	return nil
 }

@@ -55,14 +55,41 @@ var analysisScales = map[string]analysisScale{
 	"mpeg1video": {lavc: true},
 }
 
+// probedOwnPasses are encoders whose own first pass writes stats but no
+// bitstream to measure (libvpx): the x264 probe measures the split, and
+// each segment's second pass reads a first pass of its own at its share
+// (FreshPass). Not at -deadline realtime, where libvpx writes no stats.
+var probedOwnPasses = map[string]bool{"libvpx-vp9": true}
+
 // probeScale is the fast x264 probe's, for encoders without their own.
 var probeScale = analysisScale{option: "-crf", start: 23, lo: 0, hi: 51, stepsPerHalf: 6, probe: true}
 
 func (t *BitrateTarget) scale() analysisScale {
-	if s, ok := analysisScales[t.Codec]; ok {
+	if s, ok := analysisScales[t.Codec]; ok && t.OwnPasses {
 		return s
 	}
 	return probeScale
+}
+
+// Probed reports whether the x264 probe measures the split: its analysis
+// passes are not the encoder's own, and leave no stats for it.
+func (t *BitrateTarget) Probed() bool { return t.scale().probe }
+
+// ownPasses reports whether codec's own two-pass serves with the options
+// in video.
+func ownPasses(codec string, video []string) bool {
+	if _, ok := analysisScales[codec]; !ok && !probedOwnPasses[codec] {
+		return false
+	}
+	if codec == "libvpx-vp9" {
+		for i := 0; i+1 < len(video); i += 2 {
+			name, _, _ := strings.Cut(strings.TrimPrefix(video[i], "-"), ":")
+			if (name == "deadline" || name == "quality") && video[i+1] == "realtime" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // LavcPlan reports whether the split is planned from the stats of the
@@ -177,7 +204,7 @@ func PlanBitrate(video []string, codec string) (*BitrateTarget, error) {
 		return nil, nil
 	}
 	t.Codec = codec
-	_, t.OwnPasses = analysisScales[codec]
+	t.OwnPasses = ownPasses(codec, video)
 	return &t, nil
 }
 
@@ -258,15 +285,19 @@ func (t *BitrateTarget) FirstPassOptions(video []string, stats string, bitrate f
 }
 
 // FreshPass says whether a segment's second pass at bitrate needs a first
-// pass of its own, the analysis pass having made passBits per second: an
-// encoder's second pass reads its frame types and complexities from the
-// first, and x264's misses the rate and starves hard frames when the two
-// lie far apart (a 10 s segment asked 4.77 Mbit/s made 3.64 after a first
-// pass of 1.64, with a scene cut at 19.9 dB; 4.66 after a pass of 4.37).
-// FFmpeg's own encoders are analysed at the target already (LavcPlan).
+// pass of its own, the analysis pass having made passBits per second (0:
+// no first pass of its own yet, as for a probed encoder): an encoder's
+// second pass reads its frame types and complexities from the first, and
+// x264's misses the rate and starves hard frames when the two lie far
+// apart (a 10 s segment asked 4.77 Mbit/s made 3.64 after a first pass of
+// 1.64, with a scene cut at 19.9 dB; 4.66 after a pass of 4.37). FFmpeg's
+// own encoders are analysed at the target already (LavcPlan).
 func (t *BitrateTarget) FreshPass(bitrate, passBits float64) bool {
-	if !t.OwnPasses || t.LavcPlan() || passBits <= 0 {
+	if !t.OwnPasses || t.LavcPlan() {
 		return false
+	}
+	if passBits <= 0 {
+		return true
 	}
 	return math.Abs(math.Log(bitrate/passBits)) > math.Log(1+FreshPassAt)
 }

@@ -31,7 +31,8 @@ func TestPlanBitrate(t *testing.T) {
 		{"x264 bitrate", []string{"-preset", "veryfast", "-b:v", "600k"}, "libx264", &BitrateTarget{Codec: "libx264", Bitrate: 600e3, OwnPasses: true}},
 		{"untyped -b", []string{"-b", "1M"}, "mpeg4", &BitrateTarget{Codec: "mpeg4", Bitrate: 1e6, OwnPasses: true}},
 		{"with a cap", []string{"-b:v", "2M", "-maxrate", "3M", "-bufsize", "4M"}, "libx265", &BitrateTarget{Codec: "libx265", Bitrate: 2e6, MaxRate: 3e6, OwnPasses: true}},
-		{"vp9 measured by the probe", []string{"-b:v", "1M"}, "libvpx-vp9", &BitrateTarget{Codec: "libvpx-vp9", Bitrate: 1e6}},
+		{"vp9 with its own passes", []string{"-b:v", "1M"}, "libvpx-vp9", &BitrateTarget{Codec: "libvpx-vp9", Bitrate: 1e6, OwnPasses: true}},
+		{"vp9 at realtime measured by the probe (no stats there)", []string{"-deadline", "realtime", "-b:v", "1M"}, "libvpx-vp9", &BitrateTarget{Codec: "libvpx-vp9", Bitrate: 1e6}},
 		{"svt-av1 measured by the probe", []string{"-b:v", "1M"}, "libsvtav1", &BitrateTarget{Codec: "libsvtav1", Bitrate: 1e6}},
 		{"crf is a quality target", []string{"-crf", "23", "-b:v", "1M"}, "libx264", nil},
 		{"vp9 constant quality", []string{"-b:v", "0", "-crf", "31"}, "libvpx-vp9", nil},
@@ -70,9 +71,21 @@ func TestBitrateTargetOptions(t *testing.T) {
 	vp9, err := PlanBitrate([]string{"-b:v", "1M", "-deadline", "good"}, "libvpx-vp9")
 	require.NoError(t, err)
 	codec, opts = vp9.AnalysisOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 23)
-	assert.Equal(t, "libx264", codec)
+	assert.Equal(t, "libx264", codec, "libvpx's first pass writes no bitstream to measure: the x264 probe")
 	assert.Equal(t, []string{"-preset", "ultrafast", "-crf", "23"}, opts)
-	assert.Equal(t, []string{"-deadline", "good", "-b:v", "500k"}, vp9.FinalOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 5e5))
+	assert.True(t, vp9.Probed())
+	assert.True(t, vp9.FreshPass(5e5, 0), "each segment gets a first pass of its own at its share")
+	assert.Equal(t, []string{"-deadline", "good", "-b:v", "500k", "-pass", "1", "-passlogfile", "/j/s"}, vp9.FirstPassOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 5e5))
+	assert.Equal(t, []string{"-deadline", "good", "-b:v", "500k", "-pass", "2", "-passlogfile", "/j/s"}, vp9.FinalOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 5e5))
+
+	rt := []string{"-b:v", "1M", "-deadline", "realtime"}
+	vp9rt, err := PlanBitrate(rt, "libvpx-vp9")
+	require.NoError(t, err)
+	codec, opts = vp9rt.AnalysisOptions(rt, "/j/s", 23)
+	assert.Equal(t, "libx264", codec, "at realtime libvpx writes no first-pass stats: the x264 probe")
+	assert.Equal(t, []string{"-preset", "ultrafast", "-crf", "23"}, opts)
+	assert.Equal(t, []string{"-deadline", "realtime", "-b:v", "500k"}, vp9rt.FinalOptions(rt, "/j/s", 5e5))
+	assert.False(t, vp9rt.FreshPass(5e5, 0))
 }
 
 func TestNextQuality(t *testing.T) {

@@ -67,6 +67,9 @@ func TestLossyJoins(t *testing.T) {
 		{"libx264 400k", []string{"-c:v", "libx264", "-preset", "veryfast", "-b:v", "400k"}, 400e3, "two-pass"},
 		{"libx265 300k", []string{"-c:v", "libx265", "-preset", "fast", "-b:v", "300k", "-x265-params", "log-level=error"}, 300e3, "two-pass"},
 		{"libvpx-vp9 400k", []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "400k"}, 400e3, "analysed"},
+		// libvpx's own two-pass: the probe splits, each segment a first pass
+		// of its own at its share, then its second.
+		{"libvpx-vp9 good 400k", []string{"-c:v", "libvpx-vp9", "-deadline", "good", "-cpu-used", "5", "-b:v", "400k"}, 400e3, "two-pass"},
 		{"libsvtav1 400k", []string{"-c:v", "libsvtav1", "-preset", "12", "-b:v", "400k"}, 400e3, "analysed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
