@@ -155,7 +155,7 @@ func BenchmarkRateControl(b *testing.B) {
 		}{
 			{"ffmpeg one-pass ABR", one, m1.wall.Seconds()},
 			{"ffmpeg two-pass", two, (p1.wall + p2.wall).Seconds()},
-			{"dswarm --local two-pass", ds, md.wall.Seconds()},
+			{"dswarm --local", ds, md.wall.Seconds()},
 		}
 		var qs []quality
 		for _, r := range rows {
