@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/dswarm/dswarm/job"
-	"github.com/dswarm/dswarm/nfs"
-	"github.com/dswarm/dswarm/stack"
 )
 
 // ladderFlags are transcode's flags for an ABR ladder.
@@ -111,53 +108,23 @@ func runLadder(ctx context.Context, l ladderFlags, cfg job.Config, sw *swarmFlag
 }
 
 // swarmLadder runs a ladder job as Swarm services, as runSwarm runs a
-// transcode: the input goes onto the shared storage, the job's folder is
-// made there (the tasks may write only it), each task runs on a free slot
-// of the nodes dswarm may use, and every service of the job is removed at
-// the end, whatever happened. The verified folder is then moved to -o.
+// transcode (startJob): the job's folder is made on the shared storage
+// (the tasks may write only it), each task runs on a free slot of the nodes
+// dswarm may use, and the verified folder is then moved to -o.
 func swarmLadder(ctx context.Context, lc job.LadderConfig, sw *swarmFlags, stderr io.Writer) (*job.LadderSummary, error) {
-	cli, _, feas, err := sw.connectChecked(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cli.Close()
-	mounts, err := sw.mounts()
-	if err != nil {
-		return nil, err
-	}
-	root, err := filepath.Abs(sw.storage)
-	if err != nil {
-		return nil, err
-	}
-	exec, err := sw.executor(cli, feas, mounts, root, &job.Config{SegmentDuration: lc.SegmentDuration})
-	if err != nil {
-		return nil, err
-	}
-	layout := nfs.Layout{Root: sw.storage}
-	if err := layout.Check(ctx); err != nil {
-		return nil, err
-	}
-	lc.JobID = job.NewJobID()
 	if lc.Log == nil {
 		lc.Log = io.Discard
 	}
-	lc.Workers = 0
-	for _, n := range feas.Nodes {
-		lc.Workers += max(n.Slots, 1)
-	}
-	input, cleanup, err := stageInput(lc.Input, sw.storage, lc.JobID, lc.Log)
+	sj, err := sw.startJob(ctx, lc.Input, &job.Config{SegmentDuration: lc.SegmentDuration}, lc.Log, stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	lc.Input = input
-	lc.TempDir = layout.Tmp()
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := stack.RemoveJob(rctx, cli, lc.JobID); err != nil {
-			fmt.Fprintf(stderr, "dswarm: warning: %v\n", err)
-		}
-	}()
-	return job.RunLadder(ctx, lc, exec)
+	defer sj.end(ctx)
+	lc.Workers = 0
+	for _, n := range sj.feas.Nodes {
+		lc.Workers += max(n.Slots, 1)
+	}
+	lc.JobID, lc.Input = sj.id, sj.input
+	lc.TempDir = sj.layout.Tmp()
+	return job.RunLadder(ctx, lc, sj.exec)
 }

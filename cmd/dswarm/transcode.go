@@ -17,6 +17,7 @@ import (
 	"github.com/dswarm/dswarm/job"
 	"github.com/dswarm/dswarm/media"
 	"github.com/dswarm/dswarm/nfs"
+	"github.com/dswarm/dswarm/scheduler"
 	"github.com/dswarm/dswarm/stack"
 )
 
@@ -237,55 +238,85 @@ const swarmTaskStartup = 1500 * time.Millisecond
 // every task becomes a one-shot service, and every service of the job is
 // removed at the end, whatever happened.
 func runSwarm(ctx context.Context, cfg job.Config, sw *swarmFlags, stderr io.Writer) (*job.Summary, error) {
-	cli, _, feas, err := sw.connectChecked(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer cli.Close()
-	mounts, err := sw.mounts()
-	if err != nil {
-		return nil, err
-	}
-	root, err := filepath.Abs(sw.storage)
-	if err != nil {
-		return nil, err
-	}
-	exec, err := sw.executor(cli, feas, mounts, root, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	if exec.Speeds, err = loadSpeeds(root); err != nil {
-		fmt.Fprintf(stderr, "dswarm: warning: %v; starting from the weights\n", err)
-	}
-	layout := nfs.Layout{Root: sw.storage}
-	if err := layout.Check(ctx); err != nil {
-		return nil, err
-	}
-	cfg.JobID = job.NewJobID()
 	if cfg.Log == nil {
 		cfg.Log = io.Discard
 	}
 	if cfg.Output == "" {
 		cfg.Output = job.DefaultOutput(cfg.Input)
 	}
-	input, cleanup, err := stageInput(cfg.Input, sw.storage, cfg.JobID, cfg.Log)
+	sj, err := sw.startJob(ctx, cfg.Input, &cfg, cfg.Log, stderr)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
-	cfg.Input = input
-	cfg.TempDir = layout.Tmp()
-	cfg.PartialDir = layout.Download()
-	defer func() {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if err := stack.RemoveJob(rctx, cli, cfg.JobID); err != nil {
-			fmt.Fprintf(stderr, "dswarm: warning: %v\n", err)
-		}
-	}()
-	sum, err := job.Run(ctx, cfg, exec)
-	if serr := saveLearnt(root, exec, time.Now()); serr != nil {
+	defer sj.end(ctx)
+	if sj.exec.Speeds, err = loadSpeeds(sj.root); err != nil {
+		fmt.Fprintf(stderr, "dswarm: warning: %v; starting from the weights\n", err)
+	}
+	cfg.JobID, cfg.Input = sj.id, sj.input
+	cfg.TempDir = sj.layout.Tmp()
+	cfg.PartialDir = sj.layout.Download()
+	sum, err := job.Run(ctx, cfg, sj.exec)
+	if serr := saveLearnt(sj.root, sj.exec, time.Now()); serr != nil {
 		fmt.Fprintf(stderr, "dswarm: warning: learnt node speeds not kept: %v\n", serr)
 	}
 	return sum, err
+}
+
+// swarmJob is a job being run from here on the swarm (startJob).
+type swarmJob struct {
+	cli     stack.Conn
+	exec    *stack.Executor
+	feas    scheduler.Feasibility
+	layout  nfs.Layout
+	root    string // where this machine sees the shared storage
+	id      string
+	input   string // the input as staged on the storage
+	cleanup func() // removes a staged copy
+	stderr  io.Writer
+}
+
+// startJob readies a job on the swarm: the nodes that may run it (with
+// their images checked), the executor over them (sized for cfg), the
+// storage checked, a job ID, and input staged on the storage. end undoes
+// what it made.
+func (s *swarmFlags) startJob(ctx context.Context, input string, cfg *job.Config, log, stderr io.Writer) (*swarmJob, error) {
+	cli, _, feas, err := s.connectChecked(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sj := &swarmJob{cli: cli, feas: feas, layout: nfs.Layout{Root: s.storage}, cleanup: func() {}, stderr: stderr}
+	fail := func(err error) (*swarmJob, error) {
+		cli.Close()
+		return nil, err
+	}
+	mounts, err := s.mounts()
+	if err != nil {
+		return fail(err)
+	}
+	if sj.root, err = filepath.Abs(s.storage); err != nil {
+		return fail(err)
+	}
+	if sj.exec, err = s.executor(cli, feas, mounts, sj.root, cfg); err != nil {
+		return fail(err)
+	}
+	if err := sj.layout.Check(ctx); err != nil {
+		return fail(err)
+	}
+	sj.id = job.NewJobID()
+	if sj.input, sj.cleanup, err = stageInput(input, s.storage, sj.id, log); err != nil {
+		return fail(err)
+	}
+	return sj, nil
+}
+
+// end removes every service of the job (whatever happened to it), the
+// staged input, and closes the connection.
+func (sj *swarmJob) end(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := stack.RemoveJob(rctx, sj.cli, sj.id); err != nil {
+		fmt.Fprintf(sj.stderr, "dswarm: warning: %v\n", err)
+	}
+	sj.cleanup()
+	sj.cli.Close()
 }
