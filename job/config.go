@@ -80,6 +80,22 @@ type Status struct {
 	FramesDone   int64
 	Frames       int64
 	Elapsed      time.Duration
+	// Rungs are a ladder job's renditions, each as far as it has come.
+	Rungs []RungStatus
+}
+
+// RungStatus is one rung of a ladder job as it advances.
+type RungStatus struct {
+	Name    string `json:"name"` // "720p"
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Bitrate int64  `json:"bitrate"` // the target, bits per second
+	// Encoded counts the frames the rung's encoders have made in their
+	// last pass, Checked the frames counted in its finished tasks' files,
+	// of Frames.
+	Encoded int64 `json:"encoded"`
+	Checked int64 `json:"checked"`
+	Frames  int64 `json:"frames"`
 }
 
 // DefaultOutput is where the output goes when none is given: beside the

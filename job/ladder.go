@@ -54,8 +54,12 @@ type LadderConfig struct {
 	Overwrite    bool
 	Log          io.Writer
 	// Progress, when set, is called as work advances (from several
-	// goroutines); frames count every pass of every task.
+	// goroutines); frames count every pass of every task, and Rungs tell
+	// each rung's frames.
 	Progress func(Status)
+	// OnSegment, when set, hears every change of an encode task's state,
+	// as Config.OnSegment does of a segment's.
+	OnSegment func(SegmentEvent)
 }
 
 // Ladder files, fixed names inside the output folder.
@@ -107,8 +111,37 @@ type ladderRun struct {
 	thumbs []int
 	thumbH int
 	tasks  []SegmentSummary
+	// checked counts each rung's frames in the tasks checked so far.
+	checked []int64
 
 	tracker // framesDone: per task, over its passes
+}
+
+// rungStatus fills in each rung's frames: a task encodes every rung, so a
+// rung has what its tasks' last passes have made, and what their checked
+// files hold.
+func (r *ladderRun) rungStatus(st *Status) {
+	var encoded int64
+	for t := range r.framesDone {
+		done := r.framesDone[t].Load()
+		if !r.cfg.OnePass {
+			done -= int64(r.plan.Tasks[t].Count)
+		}
+		encoded += max(done, 0)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st.Rungs = make([]RungStatus, len(r.rungs))
+	for i, rung := range r.rungs {
+		st.Rungs[i] = RungStatus{Name: rung.Name(), Width: rung.Width, Height: rung.Height, Bitrate: rung.Bitrate,
+			Encoded: encoded, Checked: r.checked[i], Frames: int64(len(r.src.frames))}
+	}
+}
+
+func (r *ladderRun) event(e SegmentEvent) {
+	if r.cfg.OnSegment != nil {
+		r.cfg.OnSegment(e)
+	}
 }
 
 // progress follows task t's ffmpeg in pass pass (1 or 2; 0 for one pass).
@@ -230,6 +263,8 @@ func RunLadder(ctx context.Context, cfg LadderConfig, exec Executor) (sum *Ladde
 		passes = 1
 	}
 	r.framesDone = make([]atomic.Int64, len(r.plan.Tasks))
+	r.checked = make([]int64, len(r.rungs))
+	r.detail = r.rungStatus
 	r.status.Segments = len(r.plan.Tasks)
 	r.status.Frames = int64(passes * len(src.frames))
 	r.setPhase("encode")
@@ -338,6 +373,16 @@ func ladderOptions(codec string, args []string) (c media.LadderCodec, video []st
 		return c, nil, false, fmt.Errorf("ladder codec %s: not supported (libx264 or libx265)", codec)
 	}
 	return c, opts.Video, opts.NoAudio, nil
+}
+
+// CheckLadder checks a ladder request before it is queued: the spec
+// parses, and the codec and options are ones a ladder takes.
+func CheckLadder(spec, codec string, args []string) error {
+	if _, _, _, err := ladderOptions(codec, args); err != nil {
+		return err
+	}
+	_, err := media.ParseLadder(spec)
+	return err
 }
 
 // minLadderTask is the least video an encode task takes where the title
@@ -512,6 +557,7 @@ func (r *ladderRun) encodeTask(ctx context.Context, t int) error {
 			cmd.Pass = 2
 		}
 		task.Args = cmd.Args()
+		r.event(SegmentEvent{Index: t, State: "running", Attempt: task.Attempt, Frames: seg.Count})
 		if first != nil {
 			// The first pass is an analysis: its statistics stay in the
 			// job's folder for the second, which runs where it runs.
@@ -527,6 +573,7 @@ func (r *ladderRun) encodeTask(ctx context.Context, t int) error {
 		if err == nil || ctx.Err() != nil {
 			break
 		}
+		r.event(SegmentEvent{Index: t, State: "failed", Node: res.Node, Attempt: task.Attempt, Frames: seg.Count, Error: err.Error()})
 		task.Avoid = append(task.Avoid, res.Node)
 	}
 	res.Started = started
@@ -540,7 +587,13 @@ func (r *ladderRun) encodeTask(ctx context.Context, t int) error {
 	r.tasks = append(r.tasks, SegmentSummary{Index: t, Frames: seg.Count,
 		StartSeconds: r.src.video.TimeBase.Seconds(seg.StartPTS - r.src.frames[0].PTS), Seconds: secs,
 		FPS: float64(seg.Count) / max(secs, 1e-9), Node: res.Node, Attempts: task.Attempt})
+	for i := range r.checked {
+		r.checked[i] += int64(seg.Count)
+	}
 	r.mu.Unlock()
+	r.event(SegmentEvent{Index: t, State: "done", Node: res.Node, Attempt: task.Attempt, Frames: seg.Count,
+		Seconds: secs, FPS: float64(seg.Count) / max(secs, 1e-9)})
+	r.report()
 	return nil
 }
 

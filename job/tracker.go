@@ -15,6 +15,9 @@ type tracker struct {
 	status     Status
 	framesDone []atomic.Int64
 	onProgress func(Status)
+	// detail, when set, adds to a status what only one kind of job knows
+	// (a ladder's rungs).
+	detail func(*Status)
 }
 
 // report hands the status, with the frames done and the time since the
@@ -30,6 +33,9 @@ func (t *tracker) report() {
 		st.FramesDone += t.framesDone[i].Load()
 	}
 	st.Elapsed = time.Since(t.start)
+	if t.detail != nil {
+		t.detail(&st)
+	}
 	t.onProgress(st)
 }
 

@@ -86,6 +86,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusAccepted, rec)
 	})
 	api.HandleFunc("GET /api/v1/jobs/{id}/output", s.handleOutput)
+	api.HandleFunc("GET /api/v1/jobs/{id}/files/{path...}", s.handleFiles)
 	api.HandleFunc("GET /api/v1/events", s.handleEvents)
 	api.HandleFunc("GET /api/v1/nodes", s.handleNodes)
 	api.Handle("GET /metrics", s.metrics.handler())
@@ -97,7 +98,7 @@ func (s *Server) Handler() http.Handler {
 	api.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := assets.ReadFile("web/index.html")
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; media-src 'self' blob:")
 		w.Write(b)
 	})
 	mux.Handle("/", s.auth(api))
@@ -250,13 +251,20 @@ type SubmitRequest struct {
 	// Input is a file on the shared storage, relative to its root, e.g.
 	// "upload/movie.mp4" as PUT /api/v1/uploads answered.
 	Input string `json:"input"`
-	// Output is a file name in download/; default NAME.dswarm.EXT.
+	// Output is a file name in download/; default NAME.dswarm.EXT (for a
+	// ladder, a folder name; default NAME.ladder).
 	Output string `json:"output,omitempty"`
 	// Options are ffmpeg output options, as after INPUT on the CLI.
 	Options []string `json:"options"`
 	// OnePass keeps a -b:v target one-pass in every segment (no analysis
 	// pass, no budget split), as the CLI's --one-pass.
 	OnePass bool `json:"one_pass,omitempty"`
+	// Ladder makes the job an ABR ladder packaged as HLS and DASH, as the
+	// CLI's --ladder: "default" or rungs such as 720p:3M,480p:1.2M,360p:600k.
+	Ladder string `json:"ladder,omitempty"`
+	// LadderCodec is the ladder's video encoder (default libx264, or the
+	// -c:v among Options), as the CLI's --ladder-codec.
+	LadderCodec string `json:"ladder_codec,omitempty"`
 }
 
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -282,7 +290,8 @@ func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // file, the output is a plain name that is free, the options pass the same
 // rules as the CLI's (none may name another file).
 func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
-	if err := errors.Join(checkText("input", req.Input, MaxInputBytes), checkText("output", req.Output, MaxNameBytes), checkOptionSize(req.Options)); err != nil {
+	if err := errors.Join(checkText("input", req.Input, MaxInputBytes), checkText("output", req.Output, MaxNameBytes),
+		checkText("ladder", req.Ladder, MaxNameBytes), checkText("ladder_codec", req.LadderCodec, MaxNameBytes), checkOptionSize(req.Options)); err != nil {
 		return nil, badRequest("%s", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	in := filepath.ToSlash(req.Input)
@@ -300,6 +309,20 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 	out := req.Output
 	if out == "" {
 		out = filepath.Base(job.DefaultOutput(in))
+		if req.Ladder != "" {
+			out = strings.TrimSuffix(filepath.Base(in), filepath.Ext(in)) + ".ladder"
+		}
+	}
+	if req.Ladder == "" && req.LadderCodec != "" {
+		return nil, badRequest("ladder_codec %q: only with a ladder", req.LadderCodec)
+	}
+	if req.Ladder != "" {
+		if s.opt.RunLadder == nil {
+			return nil, badRequest("ladder: this scheduler runs no ladder jobs")
+		}
+		if err := job.CheckLadder(req.Ladder, req.LadderCodec, req.Options); err != nil {
+			return nil, badRequest("ladder: %v", err)
+		}
 	}
 	if strings.ContainsAny(out, `/\`) || strings.Contains(out, "..") || strings.HasPrefix(out, ".") {
 		return nil, badRequest("output %q: want a plain file name (it goes in %s/)", out, nfs.DownloadDir)
@@ -326,7 +349,8 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 	if _, err := os.Stat(filepath.Join(s.layout.Download(), out)); err == nil {
 		return nil, &apiError{409, fmt.Sprintf("output %s already exists in %s/", out, nfs.DownloadDir)}
 	}
-	return &Record{ID: job.NewJobID(), State: StateQueued, Input: in, Output: out, Options: req.Options, OnePass: req.OnePass, Created: time.Now(), Segments: []SegmentState{}}, nil
+	return &Record{ID: job.NewJobID(), State: StateQueued, Input: in, Output: out, Options: req.Options, OnePass: req.OnePass,
+		Ladder: req.Ladder, LadderCodec: req.LadderCodec, Created: time.Now(), Segments: []SegmentState{}}, nil
 }
 
 // decodeStrict reads one JSON object of at most maxJSONBody bytes into v:
@@ -376,6 +400,10 @@ func (s *Server) handleOutput(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{409, fmt.Sprintf("job %s is %s: no output", rec.ID, rec.State)})
 		return
 	}
+	if rec.Ladder != "" {
+		writeError(w, &apiError{409, fmt.Sprintf("job %s is a ladder, a folder: get its files from /api/v1/jobs/%s/files/%s", rec.ID, rec.ID, job.LadderMaster)})
+		return
+	}
 	f, err := os.Open(filepath.Join(s.layout.Download(), rec.Output))
 	if err != nil {
 		writeError(w, &apiError{404, fmt.Sprintf("job %s: output %s is gone from %s/", rec.ID, rec.Output, nfs.DownloadDir)})
@@ -390,6 +418,53 @@ func (s *Server) handleOutput(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", rec.Output))
 	cw := &countingWriter{ResponseWriter: w}
 	http.ServeContent(cw, r, rec.Output, st.ModTime(), f)
+	s.metrics.storageBytes.WithLabelValues("download").Add(float64(cw.n))
+}
+
+// ladderTypes are the media types of a ladder's files that Go does not
+// know by their extension.
+var ladderTypes = map[string]string{
+	".m3u8": "application/vnd.apple.mpegurl",
+	".mpd":  "application/dash+xml",
+	".m4s":  "video/iso.segment",
+	".mp4":  "video/mp4",
+	".vtt":  "text/vtt; charset=utf-8",
+}
+
+// handleFiles serves a file of a finished ladder job's folder, for a
+// player: only inside that folder (os.Root refuses '..' and links out).
+func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
+	rec, ok := s.Get(r.PathValue("id"))
+	if !ok {
+		writeError(w, errNotFound(r.PathValue("id")))
+		return
+	}
+	if rec.Ladder == "" || rec.State != StateDone {
+		writeError(w, &apiError{409, fmt.Sprintf("job %s is %s and no finished ladder: no files", rec.ID, rec.State)})
+		return
+	}
+	name := r.PathValue("path")
+	root, err := os.OpenRoot(filepath.Join(s.layout.Download(), rec.Output))
+	if err != nil {
+		writeError(w, &apiError{404, fmt.Sprintf("job %s: its folder %s is gone from %s/", rec.ID, rec.Output, nfs.DownloadDir)})
+		return
+	}
+	defer root.Close()
+	f, err := root.Open(name)
+	var st os.FileInfo
+	if err == nil {
+		defer f.Close()
+		st, err = f.Stat()
+	}
+	if err != nil || !st.Mode().IsRegular() {
+		writeError(w, &apiError{404, fmt.Sprintf("job %s: no file %q in its folder", rec.ID, name)})
+		return
+	}
+	if t, ok := ladderTypes[filepath.Ext(name)]; ok {
+		w.Header().Set("Content-Type", t)
+	}
+	cw := &countingWriter{ResponseWriter: w}
+	http.ServeContent(cw, r, name, st.ModTime(), f)
 	s.metrics.storageBytes.WithLabelValues("download").Add(float64(cw.n))
 }
 

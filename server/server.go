@@ -23,6 +23,11 @@ import (
 // started it: the services it left are to be adopted, not started again.
 type RunFunc func(ctx context.Context, cfg job.Config, resume bool) (*job.Summary, error)
 
+// LadderFunc runs one ladder job to the end. A resumed ladder starts again:
+// resume is true when an earlier scheduler started it, and its services are
+// to be removed first.
+type LadderFunc func(ctx context.Context, cfg job.LadderConfig, resume bool) (*job.LadderSummary, error)
+
 // Node is a node as the web page and GET /api/v1/nodes show it.
 type Node struct {
 	Hostname string  `json:"hostname"`
@@ -46,6 +51,8 @@ type Options struct {
 	// MaxJobs is how many jobs run at once; the others wait in the queue.
 	MaxJobs int
 	Run     RunFunc
+	// RunLadder runs ladder jobs; without it, they are refused.
+	RunLadder LadderFunc
 	// Nodes lists the swarm's nodes (busy slots are filled in here).
 	Nodes func(ctx context.Context) ([]Node, error)
 	Log   io.Writer
@@ -250,7 +257,27 @@ func (s *Server) execute(ctx context.Context, id string) {
 	s.saveLocked(r)
 	s.mu.Unlock()
 
-	sum, err := s.opt.Run(ctx, cfg, resume)
+	var sum *job.Summary
+	var ladder *job.LadderSummary
+	var err error
+	if r.Ladder != "" {
+		ladder, err = s.opt.RunLadder(ctx, job.LadderConfig{
+			JobID:      cfg.JobID,
+			Input:      cfg.Input,
+			OutputDir:  cfg.Output,
+			Spec:       r.Ladder,
+			Codec:      r.LadderCodec,
+			FFmpegArgs: cfg.FFmpegArgs,
+			TempDir:    cfg.TempDir,
+			OnePass:    cfg.OnePass,
+			ThumbEvery: 2 * time.Second,
+			Log:        cfg.Log,
+			OnSegment:  cfg.OnSegment,
+			Progress:   cfg.Progress,
+		}, resume)
+	} else {
+		sum, err = s.opt.Run(ctx, cfg, resume)
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -259,8 +286,11 @@ func (s *Server) execute(ctx context.Context, id string) {
 	r.Finished = &end
 	switch {
 	case err == nil:
-		r.State, r.Summary, r.Phase = StateDone, sum, "done"
+		r.State, r.Summary, r.LadderSummary, r.Phase = StateDone, sum, ladder, "done"
 		r.FramesDone = r.Frames
+		for i := range r.Rungs {
+			r.Rungs[i].Encoded, r.Rungs[i].Checked = r.Rungs[i].Frames, r.Rungs[i].Frames
+		}
 	case s.stopped[id]:
 		// Cancelled: job.Run has removed its files by now.
 		delete(s.stopped, id)
@@ -347,6 +377,9 @@ func (s *Server) onProgress(id string, st job.Status) {
 	r := s.jobs[id]
 	phaseChanged := r.Phase != st.Phase
 	r.Phase, r.FramesDone, r.Frames = st.Phase, st.FramesDone, st.Frames
+	if st.Rungs != nil {
+		r.Rungs = st.Rungs
+	}
 	for len(r.Segments) < st.Segments {
 		r.Segments = append(r.Segments, SegmentState{Index: len(r.Segments), State: "pending"})
 	}

@@ -45,6 +45,15 @@ type Record struct {
 	// Resumed counts the times a restarted scheduler took the job up again.
 	Resumed int          `json:"resumed,omitempty"`
 	Summary *job.Summary `json:"summary,omitempty"`
+
+	// Ladder, when set, makes the job an ABR ladder (job.RunLadder): its
+	// spec ("default" or rungs such as 720p:3M,360p:600k), its video
+	// encoder, each rung as far as it has come, and what was verified.
+	// Output is then a folder in download/.
+	Ladder        string             `json:"ladder,omitempty"`
+	LadderCodec   string             `json:"ladder_codec,omitempty"`
+	Rungs         []job.RungStatus   `json:"rungs,omitempty"`
+	LadderSummary *job.LadderSummary `json:"ladder_summary,omitempty"`
 }
 
 // SegmentState is one segment of a job (or its audio track).
@@ -128,6 +137,7 @@ func (r *Record) clone() *Record {
 	c := *r
 	c.Options = append([]string(nil), r.Options...)
 	c.Segments = append([]SegmentState(nil), r.Segments...)
+	c.Rungs = append([]job.RungStatus(nil), r.Rungs...)
 	if r.Audio != nil {
 		a := *r.Audio
 		c.Audio = &a

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -30,7 +31,8 @@ const webToken = "t0ken"
 
 // webServer starts a scheduler on a temporary storage root that runs its
 // jobs for real, with ffmpeg on this machine, and serves its handler.
-func webServer(t *testing.T) (string, *httptest.Server) {
+// watch, when given, hears a ladder job's progress too.
+func webServer(t *testing.T, watch ...func(job.Status)) (string, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, nfs.Layout{Root: dir}.Create())
@@ -39,11 +41,24 @@ func webServer(t *testing.T) (string, *httptest.Server) {
 		cfg.SegmentDuration = time.Second
 		return job.Run(ctx, cfg, job.Local{Hostname: "local"})
 	}
+	localLadder := func(ctx context.Context, cfg job.LadderConfig, resume bool) (*job.LadderSummary, error) {
+		cfg.Workers = 2
+		cfg.SegmentDuration = 2 * time.Second
+		progress := cfg.Progress
+		cfg.Progress = func(st job.Status) {
+			for _, w := range watch {
+				w(st)
+			}
+			progress(st)
+		}
+		return job.RunLadder(ctx, cfg, job.Local{Hostname: "local"})
+	}
 	s, err := server.New(server.Options{
-		Root:    dir,
-		Token:   webToken,
-		MaxJobs: 1,
-		Run:     localRun,
+		Root:      dir,
+		Token:     webToken,
+		MaxJobs:   1,
+		Run:       localRun,
+		RunLadder: localLadder,
 		Nodes: func(context.Context) ([]server.Node, error) {
 			return []server.Node{{Hostname: "local", Arch: "x86_64", State: "ready", Weight: 1, Slots: 2, Eligible: true}}, nil
 		},
@@ -70,6 +85,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.NoSandbox, // tests run as root in CI
 		chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 900),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
@@ -216,4 +232,144 @@ func TestWebUIRequiresToken(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusOK, res.StatusCode, "the token is taken as a cookie, and the page follows")
 	assert.Equal(t, "/", res.Request.URL.Path)
+}
+
+// ladderSource is 16 s of 640x360 with a tone: two encode tasks of a
+// ladder with 2 s segments.
+var ladderSource = testmedia.Spec{Name: "web-ladder-360p.mp4", Args: []string{
+	"-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=16", "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=16",
+	"-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-c:a", "aac"}}
+
+// TestWebUILadderPlays submits a ladder job from the page, watches its
+// rungs advance, and plays the result on the page: the video element must
+// reach readyState >= 3 and its currentTime advance.
+func TestWebUILadderPlays(t *testing.T) {
+	var mu sync.Mutex
+	var seen []job.Status
+	dir, ts := webServer(t, func(st job.Status) {
+		mu.Lock()
+		seen = append(seen, st)
+		mu.Unlock()
+	})
+	src := testmedia.Generate(t, ladderSource)
+	ctx := browser(t)
+	start := time.Now()
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		require.NoError(t, chromedp.Do(sctx, actions...), what)
+		t.Logf("%6.2fs %s", time.Since(start).Seconds(), what)
+	}
+	step("open the page, submit a two-rung ladder with the form's default options",
+		chromedp.Navigate(ts.URL+"/?token="+webToken),
+		chromedp.WaitVisible(chromedp.CSS("#nodes .node")),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{src}),
+		chromedp.SetValue(chromedp.CSS("#ladder"), "360p:800k,180p:250k"),
+		chromedp.Click(chromedp.CSS("#submit")),
+		chromedp.WaitVisible(chromedp.CSS("#detail #rungs")),
+	)
+	wctx, cancel := context.WithTimeout(ctx, 150*time.Second)
+	defer cancel()
+	state, err := chromedp.Run(wctx, chromedp.Poll[string](
+		`[...document.querySelectorAll("#jobs [data-job-id] .state")].map(e => e.textContent).find(s => ["done", "failed", "cancelled"].includes(s))`,
+		chromedp.WithPollingTimeout(140*time.Second), chromedp.WithPollingInterval(200*time.Millisecond)))
+	msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#message").textContent + " | " + document.querySelector("#job-error").textContent`))
+	require.NoError(t, err, "the ladder did not end in 140 s; message: %s", msg)
+	require.Equal(t, "done", state, "message and job error: %s", msg)
+	t.Logf("%6.2fs ladder done", time.Since(start).Seconds())
+
+	// The rungs advanced task by task: some status had every rung's first
+	// task checked and not yet its last.
+	mu.Lock()
+	var between bool
+	for _, st := range seen {
+		if len(st.Rungs) == 2 && st.Rungs[0].Checked > 0 && st.Rungs[0].Checked < st.Rungs[0].Frames &&
+			st.Rungs[1].Checked == st.Rungs[0].Checked {
+			between = true
+		}
+	}
+	mu.Unlock()
+	assert.True(t, between, "no progress between a rung's first and last task was reported")
+
+	type rung struct{ Name, Cells string }
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]rung](
+		`[...document.querySelectorAll("#rungs tbody tr")].map(tr => ({Name: tr.dataset.rung, Cells: tr.innerText}))`))
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	assert.Equal(t, "360p", rows[0].Name)
+	assert.Equal(t, "180p", rows[1].Name)
+	for _, r := range rows {
+		assert.Regexp(t, `100%\s+100%\s+\d+k \([+-]\d+\.\d%\)\s+\d+k of \d+k`, r.Cells, "rung %s: encoded, checked, made, peak", r.Name)
+	}
+
+	// The page plays the smallest rung with the audio.
+	_, err = chromedp.Run(wctx, chromedp.Poll[bool](`(() => { const v = document.querySelector("#player");
+		return v.readyState >= 3 && v.currentTime > 1 || v.error !== null || document.querySelector("#player-note").textContent.startsWith("cannot") })()`,
+		chromedp.WithPollingTimeout(60*time.Second)))
+	require.NoError(t, err, "the page's video did not start")
+	type playback struct {
+		ReadyState  int     `json:"readyState"`
+		CurrentTime float64 `json:"currentTime"`
+		Width       int     `json:"width"`
+		Error       string  `json:"error"`
+		Note        string  `json:"note"`
+	}
+	probe := chromedp.Evaluate[playback](`(() => { const v = document.querySelector("#player");
+		return {readyState: v.readyState, currentTime: v.currentTime, width: v.videoWidth,
+			error: v.error ? v.error.message : "", note: document.querySelector("#player-note").textContent}; })()`)
+	first, err := chromedp.Run(ctx, probe)
+	require.NoError(t, err)
+	time.Sleep(1500 * time.Millisecond)
+	then, err := chromedp.Run(ctx, probe)
+	require.NoError(t, err)
+	t.Logf("playback: %+v, then %+v", first, then)
+	assert.Empty(t, then.Error)
+	assert.GreaterOrEqual(t, then.ReadyState, 3)
+	assert.Equal(t, 320, then.Width, "the 180p rung plays")
+	assert.Greater(t, then.CurrentTime, first.CurrentTime+0.5, "currentTime advances")
+	assert.Contains(t, then.Note, "180p (320x180")
+
+	shot := cmp.Or(os.Getenv("DSWARM_WEB_SCREENSHOT"), filepath.Join(t.TempDir(), "ladder.png"))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(shot, png, 0o644))
+
+	// The files the page played are the API's, inside the ladder's folder
+	// only.
+	var recs []server.Record
+	get := func(path string) *http.Response {
+		req, err := http.NewRequest("GET", ts.URL+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+webToken)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		return res
+	}
+	res := get("/api/v1/jobs")
+	require.NoError(t, json.NewDecoder(res.Body).Decode(&recs))
+	res.Body.Close()
+	require.Len(t, recs, 1)
+	rec := recs[0]
+	assert.Equal(t, strings.TrimSuffix(filepath.Base(src), ".mp4")+".ladder", rec.Output)
+	require.NotNil(t, rec.LadderSummary)
+	assert.Len(t, rec.LadderSummary.Rungs, 2)
+	assert.NotContains(t, rec.Options, "-crf", "the page leaves the rate options out of a ladder")
+	st, err := os.Stat(filepath.Join(dir, nfs.DownloadDir, rec.Output, job.LadderMaster))
+	require.NoError(t, err)
+	assert.True(t, st.Mode().IsRegular())
+	for path, want := range map[string]int{
+		"/files/" + job.LadderMaster:            http.StatusOK,
+		"/files/" + job.LadderManifest:          http.StatusOK,
+		"/files/../../jobs/" + rec.ID + ".json": http.StatusNotFound,
+		"/files/%2e%2e/" + rec.Output:           http.StatusNotFound,
+		"/output":                               http.StatusConflict,
+	} {
+		res := get("/api/v1/jobs/" + rec.ID + path)
+		res.Body.Close()
+		assert.Equal(t, want, res.StatusCode, path)
+	}
+	res = get("/api/v1/jobs/" + rec.ID + "/files/" + job.LadderManifest)
+	res.Body.Close()
+	assert.Equal(t, "application/dash+xml", res.Header.Get("Content-Type"))
 }

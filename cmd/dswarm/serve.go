@@ -33,6 +33,11 @@ written to the shared storage (jobs/ID.json) after every change: a scheduler
 that is killed or restarted adopts its jobs' running services, keeps the
 segments already done and finishes the jobs.
 
+A job may be an ABR ladder ("ladder": "720p:3M,360p:600k" in the request,
+or the page's ladder field), packaged as HLS and DASH in a folder of
+download/: the page shows each rung's progress and, once verified, plays
+the smallest rung. A resumed ladder starts again from its first task.
+
 The token (every endpoint but /healthz needs it) comes from --token-file, by
 default the Docker secret /run/secrets/dswarm_token, or $DSWARM_TOKEN.
 
@@ -112,6 +117,40 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return sum, err
 	}
+	runLadder := func(ctx context.Context, lc job.LadderConfig, resume bool) (*job.LadderSummary, error) {
+		nodes, err := stack.Nodes(ctx, cli)
+		if err != nil {
+			return nil, err
+		}
+		if err := sw.checkImages(ctx, cli, nodes, stack.ImageMaxAge); err != nil {
+			return nil, err
+		}
+		feas := scheduler.Feasible(nodes, nil)
+		x, err := sw.executor(cli, feas, mounts, root, &job.Config{SegmentDuration: lc.SegmentDuration})
+		if err != nil {
+			return nil, err
+		}
+		x.Pool = pool
+		defer pool.Leave(lc.JobID)
+		// Finished, failed or cancelled: no service of the job outlives
+		// it. A ladder is not adopted: a resumed one starts again, without
+		// the services an earlier scheduler left.
+		remove := func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if rerr := stack.RemoveJob(rctx, cli, lc.JobID); rerr != nil {
+				fmt.Fprintf(stderr, "dswarm serve: warning: %v\n", rerr)
+			}
+		}
+		if resume {
+			remove()
+		}
+		defer remove()
+		for _, n := range feas.Nodes {
+			lc.Workers += max(n.Slots, 1)
+		}
+		return job.RunLadder(ctx, lc, x)
+	}
 	listNodes := func(ctx context.Context) ([]server.Node, error) {
 		nodes, err := stack.Nodes(ctx, cli)
 		if err != nil {
@@ -131,7 +170,7 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		return out, nil
 	}
-	s, err := server.New(server.Options{Root: root, Token: token, MaxUpload: limit, MaxJobs: *maxJobs, Run: runJob, Nodes: listNodes, Log: stderr, Secrets: nfs.MountSecrets(mounts)})
+	s, err := server.New(server.Options{Root: root, Token: token, MaxUpload: limit, MaxJobs: *maxJobs, Run: runJob, RunLadder: runLadder, Nodes: listNodes, Log: stderr, Secrets: nfs.MountSecrets(mounts)})
 	if err != nil {
 		return fail(stderr, err)
 	}
