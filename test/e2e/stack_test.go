@@ -23,6 +23,15 @@ import (
 
 const stackToken = "e2e-stack-token-0123456789"
 
+// stackLadderClip is 20 s of 320x240 (two encode tasks) with two audio tracks and SRT
+// subtitles, for a ladder through the scheduler.
+var stackLadderClip = testmedia.Spec{Name: "stack-ladder-tracks.mkv", Args: []string{
+	"-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=20",
+	"-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=20", "-f", "lavfi", "-i", "sine=f=880:sample_rate=48000:d=20",
+	"-f", "srt", "-i", testmedia.SRTFile(),
+	"-map", "0:v", "-map", "1:a", "-map", "2:a", "-map", "3:s",
+	"-c:v", "libx264", "-preset", "ultrafast", "-g", "50", "-c:a", "aac", "-c:s", "srt"}}
+
 // deployStack deploys docker-compose.swarm.yml on the test swarm, as a user
 // would, and waits for the scheduler to answer. It removes the stack at
 // the end of the test.
@@ -191,6 +200,52 @@ func TestStack(t *testing.T) {
 			assertFrameExact(t, testmedia.Generate(t, specs[i]), filepath.Join(storage, "download", rec.Output))
 			assert.Empty(t, jobServices(t, id))
 		}
+	})
+
+	t.Run("ladder with two audio tracks and subtitles through the API", func(t *testing.T) {
+		src := testmedia.Generate(t, stackLadderClip)
+		path, err := c.Upload(ctx, src)
+		require.NoError(t, err)
+		rec, err := c.Submit(ctx, server.SubmitRequest{Input: path, Ladder: "240p:400k,144p:150k", Options: []string{"-preset", "veryfast"}})
+		require.NoError(t, err)
+		// The rungs as the page follows them: between tasks, and at the end.
+		var between bool
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		last, err := c.Follow(fctx, rec.ID, func(r *server.Record) {
+			for _, g := range r.Rungs {
+				between = between || g.Checked > 0 && g.Checked < g.Frames
+			}
+		})
+		require.NoError(t, err)
+		require.Equal(t, server.StateDone, last.State, last.Error)
+		assert.True(t, between, "a rung seen between its first and last task")
+		require.Len(t, last.Rungs, 2)
+		for _, g := range last.Rungs {
+			assert.Equal(t, int64(500), g.Frames, g.Name)
+			assert.Equal(t, g.Frames, g.Checked, g.Name)
+		}
+		sum := last.LadderSummary
+		require.NotNil(t, sum)
+		assert.Equal(t, "swarm", sum.Executor)
+		assert.Len(t, sum.Audio, 2, "both audio tracks")
+		assert.Len(t, sum.Subtitles, 1, "the text subtitles as WebVTT")
+		for _, r := range sum.Rungs {
+			assert.Equal(t, 500, r.Frames, r.Name)
+		}
+		dir := filepath.Join(storage, "download", last.Output)
+		for _, f := range append([]string{"master.m3u8", "manifest.mpd"}, sum.Subtitles...) {
+			_, err := os.Stat(filepath.Join(dir, f))
+			assert.NoError(t, err, f)
+		}
+		req, err := http.NewRequest("GET", c.URL+"/api/v1/jobs/"+last.ID+"/files/master.m3u8", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+stackToken)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, 200, res.StatusCode, "the scheduler serves the ladder's playlist")
+		assert.Empty(t, jobServices(t, last.ID))
 	})
 
 	t.Run("scheduler killed mid-job", func(t *testing.T) {
