@@ -173,6 +173,9 @@ func RunLadder(ctx context.Context, cfg LadderConfig, exec Executor) (sum *Ladde
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLadderPasses(codec, options, cfg.OnePass); err != nil {
+		return nil, err
+	}
 	rungs, err := media.ParseLadder(cfg.Spec)
 	if err != nil {
 		return nil, err
@@ -370,19 +373,37 @@ func ladderOptions(codec string, args []string) (c media.LadderCodec, video []st
 	}
 	c, ok := media.LadderCodecs[codec]
 	if !ok {
-		return c, nil, false, fmt.Errorf("ladder codec %s: not supported (libx264 or libx265)", codec)
+		return c, nil, false, fmt.Errorf("ladder codec %s: not supported (libx264, libx265 or libvpx-vp9; libsvtav1 in this ffmpeg places keyframes only every -g frames, not at the packaged segments' starts)", codec)
 	}
 	return c, opts.Video, opts.NoAudio, nil
 }
 
 // CheckLadder checks a ladder request before it is queued: the spec
 // parses, and the codec and options are ones a ladder takes.
-func CheckLadder(spec, codec string, args []string) error {
-	if _, _, _, err := ladderOptions(codec, args); err != nil {
+func CheckLadder(spec, codec string, args []string, onePass bool) error {
+	c, video, _, err := ladderOptions(codec, args)
+	if err != nil {
 		return err
 	}
-	_, err := media.ParseLadder(spec)
+	if err := checkLadderPasses(c, video, onePass); err != nil {
+		return err
+	}
+	_, err = media.ParseLadder(spec)
 	return err
+}
+
+// checkLadderPasses refuses two passes where the encoder writes no
+// statistics: libvpx at -deadline realtime.
+func checkLadderPasses(c media.LadderCodec, video []string, onePass bool) error {
+	if onePass || c.Encoder != "libvpx-vp9" {
+		return nil
+	}
+	for i := 0; i+1 < len(video); i++ {
+		if video[i] == "-deadline" && video[i+1] == "realtime" {
+			return errors.New("option -deadline realtime: libvpx writes no two-pass statistics there; add --one-pass, or use -deadline good")
+		}
+	}
+	return nil
 }
 
 // minLadderTask is the least video an encode task takes where the title

@@ -175,7 +175,10 @@ type LadderCodec struct {
 	Encoder string
 	Tag     string // -tag:v for fMP4
 	Decoder string // the codec's name, whose decoder verify listens to
-	Options []string
+	// Defaults go before the user's options, which may override them;
+	// Options go after, and hold what alignment and joining need.
+	Defaults []string
+	Options  []string
 	// ParamsOption and Params are the encoder's own parameters
 	// (-x264-params stitchable=1); passes add theirs to them.
 	ParamsOption string
@@ -193,6 +196,11 @@ var LadderCodecs = map[string]LadderCodec{
 		ParamsOption: "-x264-params", Params: []string{"stitchable=1"}},
 	"libx265": {Encoder: "libx265", Tag: "hvc1", Decoder: "hevc", Options: []string{"-forced-idr", "1"},
 		ParamsOption: "-x265-params", Params: []string{"scenecut=0", "open-gop=0", "log-level=error"}, StatsParams: true},
+	// libvpx places keyframes only at -g and where forced (no scene cuts
+	// with -g as long as a packaged segment), and its frames join as they
+	// are. Its default speed (-cpu-used 0) is far slower than the others'.
+	"libvpx-vp9": {Encoder: "libvpx-vp9", Tag: "vp09", Decoder: "vp9", Defaults: []string{"-deadline", "good", "-cpu-used", "4"},
+		Options: []string{"-row-mt", "1"}},
 }
 
 // args are the codec's options for one rung in pass (0: a single pass),
@@ -297,6 +305,7 @@ func (c LadderCommand) Args() []string {
 		if c.Threads > 0 {
 			args = append(args, "-threads", strconv.Itoa(c.Threads))
 		}
+		args = append(args, c.Codec.Defaults...)
 		args = append(args, c.Options...)
 		args = append(args,
 			"-b:v", strconv.FormatInt(r.Bitrate, 10),
@@ -416,7 +425,9 @@ func (c PackageCommand) Args() []string {
 		sets = append(sets, fmt.Sprintf("id=%d,streams=%d", i+1, n))
 	}
 	args = append(args, "-c", "copy", "-tag:v", c.Tag,
-		"-f", "dash", "-seg_duration", c.SegmentSecs,
+		// fMP4 (CMAF) for every codec: the muxer's own choice for VP9
+		// is WebM, which HLS does not take.
+		"-f", "dash", "-dash_segment_type", "mp4", "-seg_duration", c.SegmentSecs,
 		"-use_template", "1", "-use_timeline", "1",
 		"-hls_playlist", "1",
 		"-adaptation_sets", strings.Join(sets, " "),

@@ -320,7 +320,7 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 		if s.opt.RunLadder == nil {
 			return nil, badRequest("ladder: this scheduler runs no ladder jobs")
 		}
-		if err := job.CheckLadder(req.Ladder, req.LadderCodec, req.Options); err != nil {
+		if err := job.CheckLadder(req.Ladder, req.LadderCodec, req.Options, req.OnePass); err != nil {
 			return nil, badRequest("ladder: %v", err)
 		}
 	}

@@ -23,7 +23,7 @@ type ladderFlags struct {
 
 func (l *ladderFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&l.spec, "ladder", "", "encode an ABR ladder packaged as HLS and DASH (fMP4) into the folder -o: \"default\", rungs such as 720p:3M,480p:1.2M,360p:600k, or a file of them (with --local or --swarm)")
-	fs.StringVar(&l.codec, "ladder-codec", "", "the ladder's video encoder: libx264 (default, or -c:v) or libx265")
+	fs.StringVar(&l.codec, "ladder-codec", "", "the ladder's video encoder: libx264 (default, or -c:v), libx265 or libvpx-vp9")
 	fs.DurationVar(&l.thumbs, "thumbnails", 2*time.Second, "with --ladder, a thumbnail every so often, tiled into thumbnails.jpg with a WebVTT track thumbnails.vtt (0: none)")
 }
 

@@ -69,14 +69,26 @@ async function play(rungs, codecs, audio) {
 // must reach readyState >= 3 and its currentTime advance past several
 // switches, with the decoder showing both rungs' sizes.
 func TestLadderPlaysInChromium(t *testing.T) {
+	for _, tc := range []struct {
+		codec string
+		opts  []string
+	}{
+		{"libx264", []string{"-preset", "veryfast"}},
+		{"libvpx-vp9", []string{"-cpu-used", "8"}},
+	} {
+		t.Run(tc.codec, func(t *testing.T) { ladderPlays(t, tc.codec, tc.opts) })
+	}
+}
+
+func ladderPlays(t *testing.T, codec string, opts []string) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Skip("no chromium here (apt-get install chromium)")
 	}
 	src := testmedia.Generate(t, ladderSource)
 	out := filepath.Join(t.TempDir(), "ladder")
-	code, stdout, stderr := transcode(t, "--local", "--json", "-q", src, "-o", out,
-		"--ladder", "360p:800k,180p:250k", "--segment-duration", "2s", "--thumbnails", "0", "-preset", "veryfast")
+	code, stdout, stderr := transcode(t, append([]string{"--local", "--json", "-q", src, "-o", out, "--ladder-codec", codec,
+		"--ladder", "360p:800k,180p:250k", "--segment-duration", "2s", "--thumbnails", "0"}, opts...)...)
 	require.Equal(t, 0, code, "stderr: %s", stderr)
 	var sum job.LadderSummary
 	require.NoError(t, json.Unmarshal([]byte(stdout), &sum), stdout)
@@ -91,10 +103,10 @@ func TestLadderPlaysInChromium(t *testing.T) {
 	ts := httptest.NewServer(mux)
 	defer ts.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless,
+	chrome := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.Headless,
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(660, 380),
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chrome...)
 	defer cancelAlloc()
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
 	defer cancelCtx()
@@ -102,14 +114,14 @@ func TestLadderPlaysInChromium(t *testing.T) {
 	defer cancel()
 
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/play.html")))
-	codec, _, _ := strings.Cut(sum.Rungs[0].Codecs, ",")
-	supported, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`MediaSource.isTypeSupported('video/mp4; codecs="%s"')`, codec)))
+	codecs, _, _ := strings.Cut(sum.Rungs[0].Codecs, ",")
+	supported, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`MediaSource.isTypeSupported('video/mp4; codecs="%s"')`, codecs)))
 	require.NoError(t, err)
 	if !supported {
-		t.Skipf("this Chromium has no H.264 in Media Source Extensions (%s)", codec)
+		t.Skipf("this Chromium does not take %s in Media Source Extensions", codecs)
 	}
 	state, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`play(["%s", "%s"], ["%s"], "%s")`,
-		sum.Rungs[0].Playlist, sum.Rungs[1].Playlist, codec, sum.Audio[0].Playlist), chromedp.EvalAwaitPromise))
+		sum.Rungs[0].Playlist, sum.Rungs[1].Playlist, codecs, sum.Audio[0].Playlist), chromedp.EvalAwaitPromise))
 	require.NoError(t, err)
 	assert.Equal(t, "playing", state)
 	type playback struct {

@@ -232,28 +232,47 @@ func ladderFrameSize(t *testing.T, path string) []int {
 	return []int{wi, hi}
 }
 
-// TestLadderHEVC: libx265 rungs, two tasks joined per rung (x265's own
-// passes, its statistics named in its parameters), with full codecs
-// strings where ffmpeg's DASH muxer writes only "hvc1".
-func TestLadderHEVC(t *testing.T) {
+// TestLadderCodecs: libx265 and libvpx-vp9 rungs, two tasks joined per
+// rung with the encoder's own passes (x265's statistics named in its
+// parameters), packaged as fMP4 with full codecs strings (ffmpeg's DASH
+// muxer writes only "hvc1" for HEVC, and would write WebM for VP9).
+func TestLadderCodecs(t *testing.T) {
 	src := testmedia.Generate(t, testmedia.Spec{Name: "ladder-hevc-src.mp4", Args: []string{
 		"-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=10", "-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=10",
 		"-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-c:a", "aac"}})
-	out := filepath.Join(t.TempDir(), "ladder")
-	code, stdout, stderr := transcode(t, "--local", "--json", "-q", src, "-o", out, "--ladder", "240p:300k,120p:100k",
-		"--ladder-codec", "libx265", "--segment-duration", "2s", "--thumbnails", "0", "-preset", "ultrafast")
-	require.Equal(t, 0, code, "stderr: %s", stderr)
-	var sum job.LadderSummary
-	require.NoError(t, json.Unmarshal([]byte(stdout), &sum), stdout)
-	assert.Equal(t, "libx265", sum.Codec)
-	assert.Len(t, sum.Tasks, 2)
-	require.Len(t, sum.Rungs, 2)
-	for _, r := range sum.Rungs {
-		assert.Regexp(t, `^hvc1\.1\.6\.L\d+\.B0,mp4a\.40\.2$`, r.Codecs)
-		assert.Equal(t, 250, r.Frames)
-		assert.InDelta(t, 0, r.BitrateError, 0.05, "rung %s", r.Name)
+	for _, tc := range []struct {
+		codec  string
+		opts   []string
+		codecs string
+		// tol is the rate's tolerance on these 10 s: libvpx misses by
+		// up to 5.4 % here, by 1.7 % at most over 60 s (README).
+		tol float64
+	}{
+		{"libx265", []string{"-preset", "ultrafast"}, `^hvc1\.1\.6\.L\d+\.B0,mp4a\.40\.2$`, 0.05},
+		{"libvpx-vp9", []string{"-cpu-used", "5"}, `^vp09\.00\.\d\d\.08,mp4a\.40\.2$`, 0.08},
+	} {
+		t.Run(tc.codec, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "ladder")
+			code, stdout, stderr := transcode(t, append([]string{"--local", "--json", "-q", src, "-o", out, "--ladder", "240p:300k,120p:100k",
+				"--ladder-codec", tc.codec, "--segment-duration", "2s", "--thumbnails", "0"}, tc.opts...)...)
+			require.Equal(t, 0, code, "stderr: %s", stderr)
+			var sum job.LadderSummary
+			require.NoError(t, json.Unmarshal([]byte(stdout), &sum), stdout)
+			assert.Equal(t, tc.codec, sum.Codec)
+			assert.Len(t, sum.Tasks, 2)
+			require.Len(t, sum.Rungs, 2)
+			for _, r := range sum.Rungs {
+				assert.Regexp(t, tc.codecs, r.Codecs)
+				assert.Equal(t, 250, r.Frames)
+				assert.InDelta(t, 0, r.BitrateError, tc.tol, "rung %s", r.Name)
+			}
+			mpd, err := os.ReadFile(filepath.Join(out, "manifest.mpd"))
+			require.NoError(t, err)
+			assert.NotContains(t, string(mpd), `codecs="hvc1"`)
+			webm, _ := filepath.Glob(filepath.Join(out, "*.webm"))
+			assert.Empty(t, webm, "fMP4 segments only")
+			m4s, _ := filepath.Glob(filepath.Join(out, "seg-*.m4s"))
+			assert.NotEmpty(t, m4s)
+		})
 	}
-	mpd, err := os.ReadFile(filepath.Join(out, "manifest.mpd"))
-	require.NoError(t, err)
-	assert.NotContains(t, string(mpd), `codecs="hvc1"`)
 }
