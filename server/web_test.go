@@ -132,19 +132,25 @@ func browser(t *testing.T) context.Context {
 	return ctx
 }
 
-func TestWebUISubmitAndWatch(t *testing.T) {
-	dir, ts := webServer(t)
-	src := testmedia.Generate(t, testmedia.H264Pyramid)
-	ctx := browser(t)
-
-	start := time.Now()
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+// stepper returns a function that runs browser actions, each step within
+// 30 s, and logs how long after start it ended.
+func stepper(t *testing.T, ctx context.Context, start time.Time) func(string, ...chromedp.Action[chromedp.Void]) {
+	return func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
 		require.NoError(t, chromedp.Do(sctx, actions...), what)
 		t.Logf("%6.2fs %s", time.Since(start).Seconds(), what)
 	}
+}
+
+func TestWebUISubmitAndWatch(t *testing.T) {
+	dir, ts := webServer(t)
+	src := testmedia.Generate(t, testmedia.H264Pyramid)
+	ctx := browser(t)
+
+	start := time.Now()
+	step := stepper(t, ctx, start)
 	step("open the page with the token, see the nodes",
 		chromedp.Navigate(ts.URL+"/?token="+webToken),
 		chromedp.WaitVisible(chromedp.CSS("#nodes .node")),
@@ -254,13 +260,7 @@ func TestWebUILadderPlays(t *testing.T) {
 	src := testmedia.Generate(t, ladderSource)
 	ctx := browser(t)
 	start := time.Now()
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		require.NoError(t, chromedp.Do(sctx, actions...), what)
-		t.Logf("%6.2fs %s", time.Since(start).Seconds(), what)
-	}
+	step := stepper(t, ctx, start)
 	step("open the page, submit a two-rung ladder with the form's default options",
 		chromedp.Navigate(ts.URL+"/?token="+webToken),
 		chromedp.WaitVisible(chromedp.CSS("#nodes .node")),

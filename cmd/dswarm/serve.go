@@ -83,20 +83,40 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, err)
 	}
 	pool := stack.NewPool()
-	runJob := func(ctx context.Context, cfg job.Config, resume bool) (*job.Summary, error) {
+	// executor readies a job's executor on the nodes as they are now (their
+	// images checked), sharing the slots with the other jobs (pool), and
+	// returns what removes the job's services at its end: finished, failed
+	// or cancelled, no service of a job outlives it.
+	executor := func(ctx context.Context, id string, cfg *job.Config) (*stack.Executor, scheduler.Feasibility, func(), error) {
 		nodes, err := stack.Nodes(ctx, cli)
 		if err != nil {
-			return nil, err
+			return nil, scheduler.Feasibility{}, nil, err
 		}
 		if err := sw.checkImages(ctx, cli, nodes, stack.ImageMaxAge); err != nil {
-			return nil, err
+			return nil, scheduler.Feasibility{}, nil, err
 		}
-		x, err := sw.executor(cli, scheduler.Feasible(nodes, nil), mounts, root, &cfg)
+		feas := scheduler.Feasible(nodes, nil)
+		x, err := sw.executor(cli, feas, mounts, root, cfg)
+		if err != nil {
+			return nil, feas, nil, err
+		}
+		x.Pool = pool
+		end := func() {
+			pool.Leave(id)
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			if rerr := stack.RemoveJob(rctx, cli, id); rerr != nil {
+				fmt.Fprintf(stderr, "dswarm serve: warning: %v\n", rerr)
+			}
+		}
+		return x, feas, end, nil
+	}
+	runJob := func(ctx context.Context, cfg job.Config, resume bool) (*job.Summary, error) {
+		x, _, end, err := executor(ctx, cfg.JobID, &cfg)
 		if err != nil {
 			return nil, err
 		}
-		x.Pool = pool
-		defer pool.Leave(cfg.JobID)
+		defer end()
 		if x.Speeds, err = loadSpeeds(root); err != nil {
 			fmt.Fprintf(stderr, "dswarm serve: warning: %v; starting from the weights\n", err)
 		}
@@ -109,43 +129,21 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if serr := saveLearnt(root, x, time.Now()); serr != nil {
 			fmt.Fprintf(stderr, "dswarm serve: warning: learnt node speeds not kept: %v\n", serr)
 		}
-		// Finished, failed or cancelled: no service of the job outlives it.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-		defer cancel()
-		if rerr := stack.RemoveJob(rctx, cli, cfg.JobID); rerr != nil {
-			fmt.Fprintf(stderr, "dswarm serve: warning: %v\n", rerr)
-		}
 		return sum, err
 	}
 	runLadder := func(ctx context.Context, lc job.LadderConfig, resume bool) (*job.LadderSummary, error) {
-		nodes, err := stack.Nodes(ctx, cli)
+		x, feas, end, err := executor(ctx, lc.JobID, &job.Config{SegmentDuration: lc.SegmentDuration})
 		if err != nil {
 			return nil, err
 		}
-		if err := sw.checkImages(ctx, cli, nodes, stack.ImageMaxAge); err != nil {
-			return nil, err
-		}
-		feas := scheduler.Feasible(nodes, nil)
-		x, err := sw.executor(cli, feas, mounts, root, &job.Config{SegmentDuration: lc.SegmentDuration})
-		if err != nil {
-			return nil, err
-		}
-		x.Pool = pool
-		defer pool.Leave(lc.JobID)
-		// Finished, failed or cancelled: no service of the job outlives
-		// it. A ladder is not adopted: a resumed one starts again, without
-		// the services an earlier scheduler left.
-		remove := func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			if rerr := stack.RemoveJob(rctx, cli, lc.JobID); rerr != nil {
-				fmt.Fprintf(stderr, "dswarm serve: warning: %v\n", rerr)
+		defer end()
+		if resume {
+			// A ladder is not adopted: a resumed one starts again, without
+			// the services an earlier scheduler left.
+			if err := stack.RemoveJob(ctx, cli, lc.JobID); err != nil {
+				return nil, err
 			}
 		}
-		if resume {
-			remove()
-		}
-		defer remove()
 		for _, n := range feas.Nodes {
 			lc.Workers += max(n.Slots, 1)
 		}
