@@ -119,7 +119,7 @@ func TestPackageCommand(t *testing.T) {
 		Audio: []string{"a0.mp4", "a1.mp4"}, Tag: "avc1", SegmentSecs: "4.000000", Manifest: "out/manifest.mpd"}
 	args := strings.Join(c.Args(), " ")
 	assert.Contains(t, args, "-itsoffset 0.500000 -f concat -safe 0 -i r0.ffconcat -itsoffset 0.500000 -f concat -safe 0 -i r1.ffconcat -i a0.mp4 -i a1.mp4")
-	assert.Contains(t, args, "-map 0:v:0 -map 1:v:0 -map 2:a:0 -map 3:a:0 -c copy -tag:v avc1 -f dash -seg_duration 4.000000")
+	assert.Contains(t, args, "-map 0:v:0 -map 1:v:0 -map 2:a:0 -map 3:a:0 -c copy -tag:v avc1 -f dash -dash_segment_type mp4 -seg_duration 4.000000")
 	assert.Contains(t, args, "-adaptation_sets id=0,streams=v id=1,streams=2 id=2,streams=3")
 	assert.True(t, strings.HasSuffix(args, " out/manifest.mpd"))
 }
