@@ -62,6 +62,9 @@ type LadderConfig struct {
 	OnSegment func(SegmentEvent)
 }
 
+// DefaultThumbEvery is how often a ladder makes a thumbnail unless told.
+const DefaultThumbEvery = 2 * time.Second
+
 // Ladder files, fixed names inside the output folder.
 const (
 	LadderManifest = "manifest.mpd"

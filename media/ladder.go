@@ -20,6 +20,16 @@ type Rung struct {
 	Bitrate int64 // video bits per second over the title
 }
 
+// LadderSpec writes rungs as one inline spec ParseLadder reads back, e.g.
+// "720p:3000k,360p:600k" (a spec file's comments and lines gone).
+func LadderSpec(rungs []Rung) string {
+	var parts []string
+	for _, r := range rungs {
+		parts = append(parts, fmt.Sprintf("%s:%dk", r.Name(), (r.Bitrate+500)/1000))
+	}
+	return strings.Join(parts, ",")
+}
+
 // Name is the rung as the spec writes it, e.g. "720p".
 func (r Rung) Name() string { return strconv.Itoa(r.Height) + "p" }
 

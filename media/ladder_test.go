@@ -162,3 +162,12 @@ t.jpg#xywh=0,90,160,90
 	assert.Equal(t, "-y -f image2 -start_number 0 -i t-%05d.jpg -frames:v 1 -vf tile=10x3 -q:v 4 s.jpg",
 		strings.Join(SpriteCommand{Pattern: "t-%05d.jpg", Count: 25, Columns: 10, Rows: 3, Output: "s.jpg"}.Args(), " "))
 }
+
+func TestLadderSpecRoundTrip(t *testing.T) {
+	rungs, err := ParseLadder("# a file\n720p:3M\n480p:1.2M # mid\n360p:600k\n")
+	require.NoError(t, err)
+	assert.Equal(t, "720p:3000k,480p:1200k,360p:600k", LadderSpec(rungs))
+	again, err := ParseLadder(LadderSpec(rungs))
+	require.NoError(t, err)
+	assert.Equal(t, rungs, again)
+}

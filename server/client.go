@@ -214,3 +214,78 @@ func (c *Client) Download(ctx context.Context, id, dst string) error {
 	}
 	return nil
 }
+
+// DownloadDir copies a finished ladder's folder to dst: every file the
+// scheduler lists, into a hidden folder beside dst that is renamed to it
+// when complete, so that a failed copy leaves no half ladder.
+func (c *Client) DownloadDir(ctx context.Context, id, dst string) error {
+	var files []string
+	if err := c.do(ctx, "GET", "/api/v1/jobs/"+url.PathEscape(id)+"/files", nil, -1, &files); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dst), ".dswarm-download-*-"+filepath.Base(dst))
+	if err == nil {
+		err = os.Chmod(tmp, 0o755)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("output %s: %w", dst, err)
+	}
+	fetch := func(name string) error {
+		if !filepath.IsLocal(name) {
+			return fmt.Errorf("scheduler listed %q, not a path inside the folder", name)
+		}
+		var parts []string
+		for _, p := range strings.Split(name, "/") {
+			parts = append(parts, url.PathEscape(p))
+		}
+		resp, err := c.send(ctx, "GET", "/api/v1/jobs/"+url.PathEscape(id)+"/files/"+strings.Join(parts, "/"), nil, -1)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		path := filepath.Join(tmp, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return err
+	}
+	for _, name := range files {
+		if err = fetch(name); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = replaceDir(tmp, dst)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return fmt.Errorf("output %s: %w", dst, err)
+	}
+	return nil
+}
+
+// replaceDir renames the folder src to dst; a dst already there (the
+// caller was told to overwrite it) goes only once src is in its place.
+func replaceDir(src, dst string) error {
+	if _, err := os.Stat(dst); err != nil {
+		return os.Rename(src, dst)
+	}
+	old := src + ".old"
+	if err := os.Rename(dst, old); err != nil {
+		return err
+	}
+	if err := os.Rename(src, dst); err != nil {
+		os.Rename(old, dst)
+		return err
+	}
+	return os.RemoveAll(old)
+}

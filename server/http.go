@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -86,6 +87,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusAccepted, rec)
 	})
 	api.HandleFunc("GET /api/v1/jobs/{id}/output", s.handleOutput)
+	api.HandleFunc("GET /api/v1/jobs/{id}/files", s.handleFileList)
 	api.HandleFunc("GET /api/v1/jobs/{id}/files/{path...}", s.handleFiles)
 	api.HandleFunc("GET /api/v1/events", s.handleEvents)
 	api.HandleFunc("GET /api/v1/nodes", s.handleNodes)
@@ -265,6 +267,9 @@ type SubmitRequest struct {
 	// LadderCodec is the ladder's video encoder (default libx264, or the
 	// -c:v among Options), as the CLI's --ladder-codec.
 	LadderCodec string `json:"ladder_codec,omitempty"`
+	// SegmentSeconds is a ladder's packaged segment length (default 4), as
+	// the CLI's --segment-duration with --ladder.
+	SegmentSeconds float64 `json:"segment_seconds,omitempty"`
 }
 
 func (s *Server) handleSubmit(w http.ResponseWriter, r *http.Request) {
@@ -313,8 +318,11 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 			out = strings.TrimSuffix(filepath.Base(in), filepath.Ext(in)) + ".ladder"
 		}
 	}
-	if req.Ladder == "" && req.LadderCodec != "" {
-		return nil, badRequest("ladder_codec %q: only with a ladder", req.LadderCodec)
+	if req.Ladder == "" && (req.LadderCodec != "" || req.SegmentSeconds != 0) {
+		return nil, badRequest("ladder_codec and segment_seconds: only with a ladder")
+	}
+	if req.SegmentSeconds < 0 || req.SegmentSeconds > 60 {
+		return nil, badRequest("segment_seconds %g: want a packaged segment length of up to 60 s", req.SegmentSeconds)
 	}
 	if req.Ladder != "" {
 		if s.opt.RunLadder == nil {
@@ -350,7 +358,7 @@ func (s *Server) newRecord(req SubmitRequest) (*Record, error) {
 		return nil, &apiError{409, fmt.Sprintf("output %s already exists in %s/", out, nfs.DownloadDir)}
 	}
 	return &Record{ID: job.NewJobID(), State: StateQueued, Input: in, Output: out, Options: req.Options, OnePass: req.OnePass,
-		Ladder: req.Ladder, LadderCodec: req.LadderCodec, Created: time.Now(), Segments: []SegmentState{}}, nil
+		Ladder: req.Ladder, LadderCodec: req.LadderCodec, SegmentSeconds: req.SegmentSeconds, Created: time.Now(), Segments: []SegmentState{}}, nil
 }
 
 // decodeStrict reads one JSON object of at most maxJSONBody bytes into v:
@@ -431,25 +439,56 @@ var ladderTypes = map[string]string{
 	".vtt":  "text/vtt; charset=utf-8",
 }
 
-// handleFiles serves a file of a finished ladder job's folder, for a
-// player: only inside that folder (os.Root refuses '..' and links out).
-func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
+// ladderRoot opens a finished ladder job's folder, or writes why not.
+func (s *Server) ladderRoot(w http.ResponseWriter, r *http.Request) (*Record, *os.Root, bool) {
 	rec, ok := s.Get(r.PathValue("id"))
 	if !ok {
 		writeError(w, errNotFound(r.PathValue("id")))
-		return
+		return nil, nil, false
 	}
 	if rec.Ladder == "" || rec.State != StateDone {
 		writeError(w, &apiError{409, fmt.Sprintf("job %s is %s and no finished ladder: no files", rec.ID, rec.State)})
-		return
+		return nil, nil, false
 	}
-	name := r.PathValue("path")
 	root, err := os.OpenRoot(filepath.Join(s.layout.Download(), rec.Output))
 	if err != nil {
 		writeError(w, &apiError{404, fmt.Sprintf("job %s: its folder %s is gone from %s/", rec.ID, rec.Output, nfs.DownloadDir)})
+		return nil, nil, false
+	}
+	return rec, root, true
+}
+
+// handleFileList lists a finished ladder's files (paths inside its folder,
+// sorted), for a client that copies the folder.
+func (s *Server) handleFileList(w http.ResponseWriter, r *http.Request) {
+	_, root, ok := s.ladderRoot(w, r)
+	if !ok {
 		return
 	}
 	defer root.Close()
+	files := []string{}
+	err := fs.WalkDir(root.FS(), ".", func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files = append(files, path)
+		}
+		return err
+	})
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, files)
+}
+
+// handleFiles serves a file of a finished ladder job's folder, for a
+// player: only inside that folder (os.Root refuses '..' and links out).
+func (s *Server) handleFiles(w http.ResponseWriter, r *http.Request) {
+	rec, root, ok := s.ladderRoot(w, r)
+	if !ok {
+		return
+	}
+	defer root.Close()
+	name := r.PathValue("path")
 	f, err := root.Open(name)
 	var st os.FileInfo
 	if err == nil {

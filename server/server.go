@@ -262,18 +262,20 @@ func (s *Server) execute(ctx context.Context, id string) {
 	var err error
 	if r.Ladder != "" {
 		ladder, err = s.opt.RunLadder(ctx, job.LadderConfig{
-			JobID:      cfg.JobID,
-			Input:      cfg.Input,
-			OutputDir:  cfg.Output,
-			Spec:       r.Ladder,
-			Codec:      r.LadderCodec,
-			FFmpegArgs: cfg.FFmpegArgs,
-			TempDir:    cfg.TempDir,
-			OnePass:    cfg.OnePass,
-			ThumbEvery: 2 * time.Second,
-			Log:        cfg.Log,
-			OnSegment:  cfg.OnSegment,
-			Progress:   cfg.Progress,
+			JobID:     cfg.JobID,
+			Input:     cfg.Input,
+			OutputDir: cfg.Output,
+			Spec:      r.Ladder,
+			Codec:     r.LadderCodec,
+			// 0 is the ladder's default.
+			SegmentDuration: time.Duration(r.SegmentSeconds * float64(time.Second)),
+			FFmpegArgs:      cfg.FFmpegArgs,
+			TempDir:         cfg.TempDir,
+			OnePass:         cfg.OnePass,
+			ThumbEvery:      2 * time.Second,
+			Log:             cfg.Log,
+			OnSegment:       cfg.OnSegment,
+			Progress:        cfg.Progress,
 		}, resume)
 	} else {
 		sum, err = s.opt.Run(ctx, cfg, resume)

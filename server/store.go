@@ -50,10 +50,12 @@ type Record struct {
 	// spec ("default" or rungs such as 720p:3M,360p:600k), its video
 	// encoder, each rung as far as it has come, and what was verified.
 	// Output is then a folder in download/.
-	Ladder        string             `json:"ladder,omitempty"`
-	LadderCodec   string             `json:"ladder_codec,omitempty"`
-	Rungs         []job.RungStatus   `json:"rungs,omitempty"`
-	LadderSummary *job.LadderSummary `json:"ladder_summary,omitempty"`
+	Ladder      string `json:"ladder,omitempty"`
+	LadderCodec string `json:"ladder_codec,omitempty"`
+	// SegmentSeconds is the ladder's packaged segment length (0: 4 s).
+	SegmentSeconds float64            `json:"segment_seconds,omitempty"`
+	Rungs          []job.RungStatus   `json:"rungs,omitempty"`
+	LadderSummary  *job.LadderSummary `json:"ladder_summary,omitempty"`
 }
 
 // SegmentState is one segment of a job (or its audio track).

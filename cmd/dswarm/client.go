@@ -69,25 +69,54 @@ func transcodeRemote(ctx context.Context, cfg job.Config, sf *serverFlags, bar *
 	if _, err := media.ParseOptions(cfg.FFmpegArgs); err != nil {
 		return nil, err
 	}
-	var opts []string
-	for _, o := range cfg.FFmpegArgs {
-		if o != "-y" { // the local output's business, not the scheduler's
-			opts = append(opts, o)
-		}
-	}
-	logf := func(format string, args ...any) {
-		if cfg.Log != nil {
-			fmt.Fprintf(cfg.Log, "dswarm: "+format+"\n", args...)
-		}
-	}
 	start := time.Now()
-	path, err := c.Upload(ctx, cfg.Input)
+	final, err := runRemote(ctx, c, cfg.Input, server.SubmitRequest{Output: filepath.Base(cfg.Output), Options: withoutOverwrite(cfg.FFmpegArgs), OnePass: cfg.OnePass}, cfg.Log, bar, stderr)
 	if err != nil {
 		return nil, err
 	}
-	logf("uploaded %s as %s in %.1fs", cfg.Input, path, time.Since(start).Seconds())
-	out := fmt.Sprintf("%s-%s", job.NewJobID(), filepath.Base(cfg.Output))
-	rec, err := c.Submit(ctx, server.SubmitRequest{Input: path, Output: out, Options: opts, OnePass: cfg.OnePass})
+	if err := c.Download(ctx, final.ID, cfg.Output); err != nil {
+		return nil, err
+	}
+	sum := final.Summary
+	if sum == nil {
+		return nil, fmt.Errorf("job %s: done without a summary", final.ID)
+	}
+	sum.Output = cfg.Output
+	sum.WallSeconds = time.Since(start).Seconds()
+	return sum, nil
+}
+
+// withoutOverwrite is args without -y: the local output's business, not
+// the scheduler's (which never overwrites).
+func withoutOverwrite(args []string) []string {
+	var opts []string
+	for _, o := range args {
+		if o != "-y" {
+			opts = append(opts, o)
+		}
+	}
+	return opts
+}
+
+// runRemote runs one job through the scheduler: it uploads input, submits
+// req for it (its output named uniquely after req.Output), follows the job
+// on bar, and returns the finished record. Ctrl-C cancels the job on the
+// scheduler.
+func runRemote(ctx context.Context, c *server.Client, input string, req server.SubmitRequest, log io.Writer, bar *progressBar, stderr io.Writer) (*server.Record, error) {
+	logf := func(format string, args ...any) {
+		if log != nil {
+			fmt.Fprintf(log, "dswarm: "+format+"\n", args...)
+		}
+	}
+	start := time.Now()
+	path, err := c.Upload(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	logf("uploaded %s as %s in %.1fs", input, path, time.Since(start).Seconds())
+	req.Input = path
+	req.Output = fmt.Sprintf("%s-%s", job.NewJobID(), req.Output)
+	rec, err := c.Submit(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -115,14 +144,48 @@ func transcodeRemote(ctx context.Context, cfg job.Config, sf *serverFlags, bar *
 	if final.State != server.StateDone {
 		return nil, fmt.Errorf("job %s %s: %s", final.ID, final.State, final.Error)
 	}
-	if err := c.Download(ctx, final.ID, cfg.Output); err != nil {
+	return final, nil
+}
+
+// ladderRemote runs a ladder job through the scheduler and copies the
+// verified folder to lc.OutputDir.
+func ladderRemote(ctx context.Context, lc job.LadderConfig, sf *serverFlags, bar *progressBar, stderr io.Writer) (*job.LadderSummary, error) {
+	c, err := sf.client()
+	if err != nil {
 		return nil, err
 	}
-	sum := final.Summary
+	if lc.ThumbEvery != job.DefaultThumbEvery {
+		return nil, fmt.Errorf("--thumbnails %s: the scheduler makes a thumbnail every %s; run the ladder with --local or --swarm for another", lc.ThumbEvery, job.DefaultThumbEvery)
+	}
+	if _, err := os.Stat(lc.OutputDir); err == nil && !lc.Overwrite {
+		return nil, fmt.Errorf("output %s already exists (pass --overwrite to replace it)", lc.OutputDir)
+	}
+	if st, err := os.Stat(filepath.Dir(lc.OutputDir)); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("output directory %s: not a directory", filepath.Dir(lc.OutputDir))
+	}
+	// Refused before a large upload, not after it.
+	if err := job.CheckLadder(lc.Spec, lc.Codec, lc.FFmpegArgs, lc.OnePass); err != nil {
+		return nil, err
+	}
+	if lc.Spec != "default" {
+		// A spec file goes as one line, without its comments.
+		rungs, _ := media.ParseLadder(lc.Spec)
+		lc.Spec = media.LadderSpec(rungs)
+	}
+	start := time.Now()
+	final, err := runRemote(ctx, c, lc.Input, server.SubmitRequest{Output: filepath.Base(lc.OutputDir), Options: withoutOverwrite(lc.FFmpegArgs), OnePass: lc.OnePass,
+		Ladder: lc.Spec, LadderCodec: lc.Codec, SegmentSeconds: lc.SegmentDuration.Seconds()}, lc.Log, bar, stderr)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.DownloadDir(ctx, final.ID, lc.OutputDir); err != nil {
+		return nil, err
+	}
+	sum := final.LadderSummary
 	if sum == nil {
 		return nil, fmt.Errorf("job %s: done without a summary", final.ID)
 	}
-	sum.Output = cfg.Output
+	sum.Output = lc.OutputDir
 	sum.WallSeconds = time.Since(start).Seconds()
 	return sum, nil
 }

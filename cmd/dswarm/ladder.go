@@ -22,9 +22,9 @@ type ladderFlags struct {
 }
 
 func (l *ladderFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&l.spec, "ladder", "", "encode an ABR ladder packaged as HLS and DASH (fMP4) into the folder -o: \"default\", rungs such as 720p:3M,480p:1.2M,360p:600k, or a file of them (with --local or --swarm)")
+	fs.StringVar(&l.spec, "ladder", "", "encode an ABR ladder packaged as HLS and DASH (fMP4) into the folder -o: \"default\", rungs such as 720p:3M,480p:1.2M,360p:600k, or a file of them")
 	fs.StringVar(&l.codec, "ladder-codec", "", "the ladder's video encoder: libx264 (default, or -c:v), libx265 or libvpx-vp9")
-	fs.DurationVar(&l.thumbs, "thumbnails", 2*time.Second, "with --ladder, a thumbnail every so often, tiled into thumbnails.jpg with a WebVTT track thumbnails.vtt (0: none)")
+	fs.DurationVar(&l.thumbs, "thumbnails", job.DefaultThumbEvery, "with --ladder, a thumbnail every so often, tiled into thumbnails.jpg with a WebVTT track thumbnails.vtt (0: none)")
 }
 
 // ladderSpec reads the spec: a file of rungs when a file of that name
@@ -44,9 +44,9 @@ func ladderSpec(spec string) (string, error) {
 	return string(b), nil
 }
 
-// runLadder runs a ladder job, with the local executor or (sw not nil) as
-// Swarm services, and reports it.
-func runLadder(ctx context.Context, l ladderFlags, cfg job.Config, sw *swarmFlags, segDur time.Duration, segDurSet bool, asJSON, quiet bool, stdout, stderr io.Writer) int {
+// runLadder runs a ladder job with the local executor, as Swarm services
+// (sw not nil) or through the scheduler (sf not nil), and reports it.
+func runLadder(ctx context.Context, l ladderFlags, cfg job.Config, sw *swarmFlags, sf *serverFlags, segDur time.Duration, segDurSet bool, asJSON, quiet bool, stdout, stderr io.Writer) int {
 	spec, err := ladderSpec(l.spec)
 	if err != nil {
 		return fail(stderr, err)
@@ -76,10 +76,13 @@ func runLadder(ctx context.Context, l ladderFlags, cfg job.Config, sw *swarmFlag
 		lc.Progress = bar.update
 	}
 	var sum *job.LadderSummary
-	if sw != nil {
+	switch {
+	case sw != nil:
 		lc.SegmentThreads = 0 // each node's ffmpeg chooses
 		sum, err = swarmLadder(ctx, lc, sw, stderr)
-	} else {
+	case sf != nil:
+		sum, err = ladderRemote(ctx, lc, sf, bar, stderr)
+	default:
 		sum, err = job.RunLadder(ctx, lc, job.Local{Hostname: host})
 	}
 	if bar != nil {

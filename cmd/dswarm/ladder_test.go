@@ -195,9 +195,11 @@ func TestLadderRefusesOptions(t *testing.T) {
 		assert.Contains(t, stderr, tc.want, "%v", tc.args)
 		assert.NoDirExists(t, out)
 	}
+	// Neither --local nor --swarm: the scheduler, and there is none.
+	t.Setenv("DSWARM_SERVER", "")
 	code, _, stderr := transcode(t, src, "-o", filepath.Join(t.TempDir(), "x"), "--ladder", "default")
-	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, "--local")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "no scheduler: give --server URL or set $DSWARM_SERVER (or run the job directly with --local or --swarm)")
 }
 
 type hlsPacket struct {

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +31,10 @@ func localScheduler(t *testing.T) string {
 		Run: func(ctx context.Context, cfg job.Config, resume bool) (*job.Summary, error) {
 			cfg.Workers, cfg.SegmentDuration = 2, time.Second
 			return job.Run(ctx, cfg, job.Local{Hostname: "here"})
+		},
+		RunLadder: func(ctx context.Context, cfg job.LadderConfig, resume bool) (*job.LadderSummary, error) {
+			cfg.Workers = 2
+			return job.RunLadder(ctx, cfg, job.Local{Hostname: "here"})
 		}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -87,4 +95,56 @@ func TestTranscodeWithoutScheduler(t *testing.T) {
 	code, _, stderr := runCLI(t, "transcode", "in.mp4", "-c:v", "ffv1")
 	assert.Equal(t, 1, code)
 	assert.Contains(t, stderr, "no scheduler: give --server URL or set $DSWARM_SERVER (or run the job directly with --local or --swarm)")
+}
+
+// TestLadderThroughScheduler: --ladder with no --local/--swarm uploads,
+// follows, and copies the verified folder to -o; a spec file goes as one
+// line; every file the scheduler made arrives, and nothing else is left
+// beside -o.
+func TestLadderThroughScheduler(t *testing.T) {
+	localScheduler(t)
+	src := testmedia.Generate(t, ladderSource)
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "rungs.txt")
+	require.NoError(t, os.WriteFile(spec, []byte("# two rungs\n360p:800k\n180p:250k # small\n"), 0o644))
+	out := filepath.Join(dir, "movie.ladder")
+	code, stdout, stderr := runCLI(t, "transcode", "-q", "--json", src, "-o", out, "--ladder", spec, "--segment-duration", "2s", "-preset", "veryfast")
+	require.Equal(t, 0, code, stderr)
+	var sum job.LadderSummary
+	require.NoError(t, json.Unmarshal([]byte(stdout), &sum), stdout)
+	assert.Equal(t, out, sum.Output)
+	require.Len(t, sum.Rungs, 2)
+	assert.Equal(t, 8, sum.PackagedSegments, "2 s segments, as asked")
+	for _, r := range sum.Rungs {
+		assert.Equal(t, 400, r.Frames, r.Name)
+		n, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v:0", "-count_packets",
+			"-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", filepath.Join(out, r.Playlist)).Output()
+		require.NoError(t, err, r.Playlist)
+		assert.Equal(t, "400", strings.Fields(string(n))[0], "rung %s through its copied playlist", r.Name)
+	}
+	for _, f := range []string{job.LadderMaster, job.LadderManifest, job.LadderSprite, job.LadderThumbs} {
+		st, err := os.Stat(filepath.Join(out, f))
+		require.NoError(t, err, f)
+		assert.Positive(t, st.Size(), f)
+	}
+	st, err := os.Stat(out)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o755), st.Mode().Perm())
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	assert.ElementsMatch(t, []string{"rungs.txt", "movie.ladder"}, names, "no hidden download folder left")
+
+	code, _, stderr = runCLI(t, "transcode", "-q", src, "-o", out, "--ladder", "180p:250k")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "already exists (pass --overwrite to replace it)")
+	code, _, stderr = runCLI(t, "transcode", "-q", src, "-o", filepath.Join(dir, "x.ladder"), "--ladder", "180p:250k", "--thumbnails", "5s")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "--thumbnails 5s: the scheduler makes a thumbnail every 2s")
+	code, _, stderr = runCLI(t, "transcode", "-q", src, "-o", filepath.Join(dir, "x.ladder"), "--ladder", "180p:250k", "-crf", "20")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stderr, "option -crf: each rung has its own bitrate", "refused before the upload")
 }

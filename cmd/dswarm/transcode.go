@@ -139,15 +139,15 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		cfg.Log = stderr
 	}
 	if lf.spec != "" {
-		if !local && !swarm {
-			fmt.Fprintln(stderr, "dswarm transcode: --ladder runs with --local or --swarm (the scheduler takes no ladders yet)")
-			return 2
-		}
 		var lsw *swarmFlags
-		if swarm {
+		var lsf *serverFlags
+		switch {
+		case swarm:
 			lsw = &sw
+		case !local:
+			lsf = &sf
 		}
-		return runLadder(ctx, lf, cfg, lsw, segDur, fs.Changed("segment-duration"), asJSON, quiet, stdout, stderr)
+		return runLadder(ctx, lf, cfg, lsw, lsf, segDur, fs.Changed("segment-duration"), asJSON, quiet, stdout, stderr)
 	}
 	var bar *progressBar
 	if !quiet && isTerminal(stderr) {
