@@ -390,6 +390,44 @@ func TestResumeKeepsDoneSegments(t *testing.T) {
 	assert.Equal(t, testmedia.FrameHashes(t, src, "yuv420p"), testmedia.FrameHashes(t, filepath.Join(root, "download", "out.mkv"), "yuv420p"))
 }
 
+// TestResumeLadderStartsAgain: a ladder a scheduler was killed in runs
+// again from its first task; the record shows the new run's tasks only.
+func TestResumeLadderStartsAgain(t *testing.T) {
+	src := testmedia.Generate(t, testmedia.H264Pyramid)
+	root := t.TempDir()
+	require.NoError(t, nfs.Layout{Root: root}.Create())
+	require.NoError(t, os.MkdirAll(filepath.Join(root, JobsDir), 0o755))
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "upload", "in.mp4"), data, 0o644))
+	rec := &Record{ID: "ladder1", State: StateRunning, Input: "upload/in.mp4", Output: "in.ladder", Options: []string{"-preset", "ultrafast"},
+		Ladder: "120p:150k", Created: time.Now(), Segments: []SegmentState{{Index: 0, State: "done", Node: "old", Attempts: 1}, {Index: 1, State: "running", Node: "old", Attempts: 1}},
+		Rungs: []job.RungStatus{{Name: "120p", Checked: 99, Frames: 150}}}
+	require.NoError(t, Store{Dir: filepath.Join(root, JobsDir)}.Save(rec))
+	var resumed atomic.Bool
+	_, hs := testServer(t, root, nil, func(o *Options) {
+		o.RunLadder = func(ctx context.Context, cfg job.LadderConfig, resume bool) (*job.LadderSummary, error) {
+			resumed.Store(resume)
+			cfg.Workers = 2
+			return job.RunLadder(ctx, cfg, job.Local{Hostname: "new"})
+		}
+	})
+	done := waitJob(t, hs, "ladder1")
+	require.Equal(t, StateDone, done.State, done.Error)
+	assert.True(t, resumed.Load(), "the runner is told the ladder is resumed")
+	assert.Equal(t, 1, done.Resumed)
+	require.NotEmpty(t, done.Segments)
+	for _, seg := range done.Segments {
+		assert.Equal(t, "new", seg.Node, "task %d", seg.Index)
+		assert.Equal(t, "done", seg.State, "task %d", seg.Index)
+	}
+	require.Len(t, done.Rungs, 1)
+	assert.Equal(t, done.Rungs[0].Frames, done.Rungs[0].Checked)
+	require.NotNil(t, done.LadderSummary)
+	_, err = os.Stat(filepath.Join(root, "download", "in.ladder", job.LadderMaster))
+	assert.NoError(t, err)
+}
+
 // TestResumeAfterOutputMoved: the earlier scheduler died between moving the
 // verified output into place and recording it; the job is done, not failed
 // on an existing output.

@@ -251,8 +251,14 @@ func (s *Server) execute(ctx context.Context, id string) {
 			s.mu.Unlock()
 			return
 		}
-		cfg.Done = r.done()
-		fmt.Fprintf(s.opt.Log, "dswarm serve: resuming job %s (%d segments done)\n", id, len(cfg.Done))
+		if r.Ladder != "" {
+			// A ladder starts again: its tasks' states are the new run's.
+			r.Segments, r.Rungs = []SegmentState{}, nil
+			fmt.Fprintf(s.opt.Log, "dswarm serve: starting ladder job %s again\n", id)
+		} else {
+			cfg.Done = r.done()
+			fmt.Fprintf(s.opt.Log, "dswarm serve: resuming job %s (%d segments done)\n", id, len(cfg.Done))
+		}
 	}
 	s.saveLocked(r)
 	s.mu.Unlock()
