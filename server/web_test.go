@@ -144,6 +144,20 @@ func stepper(t *testing.T, ctx context.Context, start time.Time) func(string, ..
 	}
 }
 
+// waitPageJobDone waits until the page's job table shows the job ended,
+// however it ends, and requires that it is done.
+func waitPageJobDone(t *testing.T, ctx context.Context, within time.Duration) {
+	t.Helper()
+	wctx, cancel := context.WithTimeout(ctx, within+10*time.Second)
+	defer cancel()
+	state, err := chromedp.Run(wctx, chromedp.Poll[string](
+		`[...document.querySelectorAll("#jobs [data-job-id] .state")].map(e => e.textContent).find(s => ["done", "failed", "cancelled"].includes(s))`,
+		chromedp.WithPollingTimeout(within), chromedp.WithPollingInterval(200*time.Millisecond)))
+	msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#message").textContent + " | " + document.querySelector("#job-error").textContent`))
+	require.NoError(t, err, "the job did not end in %s; message: %s", within, msg)
+	require.Equal(t, "done", state, "message and job error: %s", msg)
+}
+
 func TestWebUISubmitAndWatch(t *testing.T) {
 	dir, ts := webServer(t)
 	src := testmedia.Generate(t, testmedia.H264Pyramid)
@@ -172,16 +186,8 @@ func TestWebUISubmitAndWatch(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("#jobs [data-job-id] .state")),
 	)
 
-	// Wait for the job to end, however it ends.
-	wctx, cancel := context.WithTimeout(ctx, 100*time.Second)
-	defer cancel()
-	state, err := chromedp.Run(wctx, chromedp.Poll[string](
-		`[...document.querySelectorAll("#jobs [data-job-id] .state")].map(e => e.textContent).find(s => ["done", "failed", "cancelled"].includes(s))`,
-		chromedp.WithPollingTimeout(90*time.Second), chromedp.WithPollingInterval(200*time.Millisecond)))
-	msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#message").textContent + " | " + document.querySelector("#job-error").textContent`))
-	require.NoError(t, err, "the job did not end in 90 s; message: %s", msg)
-	t.Logf("%6.2fs job %s", time.Since(start).Seconds(), state)
-	require.Equal(t, "done", state, "message and job error: %s", msg)
+	waitPageJobDone(t, ctx, 90*time.Second)
+	t.Logf("%6.2fs job done", time.Since(start).Seconds())
 
 	type seg struct{ State, Title string }
 	segs, err := chromedp.Run(ctx, chromedp.Evaluate[[]seg](
@@ -269,15 +275,10 @@ func TestWebUILadderPlays(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#submit")),
 		chromedp.WaitVisible(chromedp.CSS("#detail #rungs")),
 	)
-	wctx, cancel := context.WithTimeout(ctx, 150*time.Second)
-	defer cancel()
-	state, err := chromedp.Run(wctx, chromedp.Poll[string](
-		`[...document.querySelectorAll("#jobs [data-job-id] .state")].map(e => e.textContent).find(s => ["done", "failed", "cancelled"].includes(s))`,
-		chromedp.WithPollingTimeout(140*time.Second), chromedp.WithPollingInterval(200*time.Millisecond)))
-	msg, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#message").textContent + " | " + document.querySelector("#job-error").textContent`))
-	require.NoError(t, err, "the ladder did not end in 140 s; message: %s", msg)
-	require.Equal(t, "done", state, "message and job error: %s", msg)
+	waitPageJobDone(t, ctx, 140*time.Second)
 	t.Logf("%6.2fs ladder done", time.Since(start).Seconds())
+	wctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
 
 	// The rungs advanced task by task: some status had every rung's first
 	// task checked and not yet its last.

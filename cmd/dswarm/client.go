@@ -58,11 +58,8 @@ func transcodeRemote(ctx context.Context, cfg job.Config, sf *serverFlags, bar *
 	if cfg.Output == "" {
 		cfg.Output = job.DefaultOutput(cfg.Input)
 	}
-	if _, err := os.Stat(cfg.Output); err == nil && !cfg.Overwrite {
-		return nil, fmt.Errorf("output %s already exists (pass --overwrite or -y to replace it)", cfg.Output)
-	}
-	if st, err := os.Stat(filepath.Dir(cfg.Output)); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("output directory %s: not a directory", filepath.Dir(cfg.Output))
+	if err := checkOutput(cfg.Output, cfg.Overwrite, "--overwrite or -y"); err != nil {
+		return nil, err
 	}
 	// The scheduler checks the options too; checking them here first
 	// refuses a bad option before a large upload, not after it.
@@ -84,6 +81,18 @@ func transcodeRemote(ctx context.Context, cfg job.Config, sf *serverFlags, bar *
 	sum.Output = cfg.Output
 	sum.WallSeconds = time.Since(start).Seconds()
 	return sum, nil
+}
+
+// checkOutput refuses, before an upload, an output that exists (unless
+// overwrite, which flag asks for) or whose folder does not.
+func checkOutput(path string, overwrite bool, flag string) error {
+	if _, err := os.Stat(path); err == nil && !overwrite {
+		return fmt.Errorf("output %s already exists (pass %s to replace it)", path, flag)
+	}
+	if st, err := os.Stat(filepath.Dir(path)); err != nil || !st.IsDir() {
+		return fmt.Errorf("output directory %s: not a directory", filepath.Dir(path))
+	}
+	return nil
 }
 
 // withoutOverwrite is args without -y: the local output's business, not
@@ -157,11 +166,8 @@ func ladderRemote(ctx context.Context, lc job.LadderConfig, sf *serverFlags, bar
 	if lc.ThumbEvery != job.DefaultThumbEvery {
 		return nil, fmt.Errorf("--thumbnails %s: the scheduler makes a thumbnail every %s; run the ladder with --local or --swarm for another", lc.ThumbEvery, job.DefaultThumbEvery)
 	}
-	if _, err := os.Stat(lc.OutputDir); err == nil && !lc.Overwrite {
-		return nil, fmt.Errorf("output %s already exists (pass --overwrite to replace it)", lc.OutputDir)
-	}
-	if st, err := os.Stat(filepath.Dir(lc.OutputDir)); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("output directory %s: not a directory", filepath.Dir(lc.OutputDir))
+	if err := checkOutput(lc.OutputDir, lc.Overwrite, "--overwrite"); err != nil {
+		return nil, err
 	}
 	// Refused before a large upload, not after it.
 	if err := job.CheckLadder(lc.Spec, lc.Codec, lc.FFmpegArgs, lc.OnePass); err != nil {
