@@ -1,7 +1,9 @@
 package media
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -416,7 +418,20 @@ progress=end
 		{
 			name:  "captured",
 			input: progress,
-			want:  []Progress{{Frame: 1}, {Frame: 70, FPS: 60.76}, {Frame: 75, FPS: 19, Done: true}},
+			want: []Progress{{Frame: 1}, {Frame: 70, FPS: 60.76, Elapsed: div(1.04, 0.902)},
+				{Frame: 75, FPS: 19, Elapsed: div(3, 0.76), Done: true}},
+		},
+		{
+			// ffmpeg 5.1's last block of a 1 s 360p libx264 veryfast
+			// encode: under a second, it prints fps=0.
+			name:  "under a second",
+			input: "frame=25\nfps=0.00\nout_time_us=920000\nout_time=00:00:00.920000\nspeed=7.16x\nprogress=end\n",
+			want:  []Progress{{Frame: 25, Elapsed: div(0.92, 7.16), Done: true}},
+		},
+		{
+			name:  "speed unknown",
+			input: "frame=25\nout_time_us=920000\nspeed=N/A\nprogress=continue\nframe=30\nprogress=end\n",
+			want:  []Progress{{Frame: 25}, {Frame: 30, Done: true}},
 		},
 		{
 			name:  "padded values",
@@ -451,6 +466,14 @@ progress=end
 			assert.Equal(t, tt.want, got)
 		})
 	}
+}
+
+func div(a, b float64) float64 { return a / b }
+
+func TestProgressRate(t *testing.T) {
+	assert.InDelta(t, 60.76, Progress{Frame: 70, FPS: 60.76, Elapsed: 1.153}.Rate(), 1e-9, "ffmpeg's fps first")
+	assert.InDelta(t, 194.6, Progress{Frame: 25, Elapsed: 0.92 / 7.16}.Rate(), 0.1, "frames over ffmpeg's clock when fps is 0")
+	assert.Zero(t, Progress{Frame: 25}.Rate(), "unknown")
 }
 
 func TestTailWriterLast(t *testing.T) {
@@ -546,4 +569,33 @@ func TestTailWriterKeepsLastLines(t *testing.T) {
 	}
 	assert.Equal(t, []string{"three", "four", "five"}, tail.lines)
 	assert.Equal(t, "five", tail.Last())
+}
+
+// ffmpeg's clock from its reports, on real encodes: under a second (fps=0),
+// and with -copyts and a seek, as a segment runs, where out_time counts
+// from ffmpeg's second report: Elapsed must still be seconds of encoding.
+func TestProgressElapsed(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("no ffmpeg")
+	}
+	src := filepath.Join(t.TempDir(), "src.nut")
+	require.NoError(t, RunFFmpeg(context.Background(), []string{"-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=40", "-c:v", "ffv1", src}, nil))
+	encode := func(args ...string) Progress {
+		var last Progress
+		args = append(args, "-c:v", "libx264", "-threads", "1", "-f", "null", "-")
+		require.NoError(t, RunFFmpeg(context.Background(), args, func(p Progress) { last = p }))
+		require.True(t, last.Done)
+		t.Logf("%v: frame=%d fps=%.2f elapsed=%.3fs rate=%.1f", args[:6], last.Frame, last.FPS, last.Elapsed, last.Rate())
+		return last
+	}
+
+	short := encode("-i", src, "-frames:v", "10", "-preset", "ultrafast")
+	require.Zero(t, short.FPS, "ffmpeg prints fps=0 under a second")
+	require.Positive(t, short.Elapsed, "under a second: from out_time and speed")
+	assert.InEpsilon(t, float64(short.Frame)/short.Elapsed, short.Rate(), 1e-9)
+
+	long := encode("-copyts", "-ss", "20", "-i", src, "-frames:v", "200", "-preset", "medium")
+	require.Positive(t, long.FPS, "over a second, ffmpeg's own fps")
+	require.Positive(t, long.Elapsed)
+	assert.InEpsilon(t, float64(long.Frame)/long.FPS, long.Elapsed, 0.05, "the encode's seconds, not the output's times (20 s on)")
 }

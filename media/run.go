@@ -65,7 +65,24 @@ func toolError(ctx context.Context, tool string, err error, tail *tailWriter) er
 type Progress struct {
 	Frame int64
 	FPS   float64
-	Done  bool
+	// Elapsed is seconds on ffmpeg's own clock since it began encoding
+	// (out_time over speed; 0 when unknown): without a container's
+	// start-up, and known before the first second, when fps is still 0.
+	Elapsed float64
+	Done    bool
+}
+
+// Rate is frames per second on ffmpeg's own clock: its fps, or, under a
+// second in (where ffmpeg prints fps=0), frames over Elapsed. 0 when
+// unknown.
+func (p Progress) Rate() float64 {
+	if p.FPS > 0 {
+		return p.FPS
+	}
+	if p.Elapsed > 0 {
+		return float64(p.Frame) / p.Elapsed
+	}
+	return 0
 }
 
 // FFmpegArgs is the full argument list dswarm runs ffmpeg with: quiet,
@@ -126,6 +143,7 @@ func RunFFmpegLog(ctx context.Context, args []string, onProgress func(Progress))
 func ParseProgress(r io.Reader, fn func(Progress)) {
 	sc := bufio.NewScanner(r)
 	var p Progress
+	var outTime, speed float64
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), "=")
 		if !ok {
@@ -136,9 +154,21 @@ func ParseProgress(r io.Reader, fn func(Progress)) {
 			p.Frame, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		case "fps":
 			p.FPS, _ = strconv.ParseFloat(strings.TrimSpace(v), 64)
+		case "out_time_us":
+			us, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			outTime = float64(us) / 1e6
+		case "speed":
+			speed, _ = strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), "x"), 64)
 		case "progress":
 			p.Done = v == "end"
+			// speed is out_time over ffmpeg's clock (with -copyts too:
+			// both are the same output timestamp).
+			p.Elapsed = 0
+			if outTime > 0 && speed > 0 {
+				p.Elapsed = outTime / speed
+			}
 			fn(p)
+			outTime, speed = 0, 0
 		}
 	}
 	_, _ = io.Copy(io.Discard, r)
