@@ -154,7 +154,8 @@ func (r *run) encodeAudio(ctx context.Context) error {
 		r.event(SegmentEvent{Index: -1, State: "failed", Node: res.Node, Attempt: res.attempts, Error: err.Error()})
 		return fmt.Errorf("audio: %w", err)
 	}
-	r.audioResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(), Attempts: res.attempts}
+	r.audioResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(),
+		Began: r.since(res.Started), Attempts: res.attempts}
 	r.event(SegmentEvent{Index: -1, State: "done", Node: res.Node, Attempt: res.attempts, Seconds: r.audioResult.Seconds})
 	return nil
 }
@@ -225,6 +226,7 @@ func (r *run) encodeSegment(ctx context.Context, i int) error {
 		sum.Node, sum.Attempts = res.Node, attempt
 		tried = append(tried, nodeName(res.Node))
 		sum.Seconds = res.Finished.Sub(res.Started).Seconds()
+		sum.Began = r.since(res.Started)
 		if err != nil {
 			lastErr = fmt.Errorf("segment %d on node %s: %w", i, nodeName(res.Node), err)
 			if !r.raiseRate(i, err) {

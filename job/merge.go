@@ -65,6 +65,7 @@ func (r *run) merge(ctx context.Context) error {
 		}
 		return fmt.Errorf("merge: %w", err)
 	}
-	r.mergeResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(), Attempts: res.attempts}
+	r.mergeResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(),
+		Began: r.since(res.Started), Attempts: res.attempts}
 	return nil
 }

@@ -116,6 +116,7 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 	}
 	segs, err := scheduler.PlanSegments(src.frames, scheduler.SegmentOptions{
 		Target: secondsToTicks(cfg.SegmentDuration.Seconds(), src.video.TimeBase),
+		Even:   true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("plan %s: %w", cfg.Input, err)
@@ -155,19 +156,30 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 		r.rate = &rateControl{target: target, onePass: cfg.OnePass, seconds: r.segmentSeconds(),
 			asked: make([]float64, len(segs)), bytes: make([]int64, len(segs))}
 	}
+	var phases Phases
+	mark := start
+	lap := func(p *float64) {
+		now := time.Now()
+		*p, mark = now.Sub(mark).Seconds(), now
+	}
+	lap(&phases.Prepare)
 	if err := r.encode(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.fitFrames(ctx); err != nil {
 		return nil, err
 	}
+	lap(&phases.Encode)
 	if err := r.merge(ctx); err != nil {
 		return nil, err
 	}
+	lap(&phases.Merge)
 	sum, err = r.verify(ctx)
 	if err != nil {
 		return nil, err
 	}
+	lap(&phases.Verify)
+	sum.Phases = phases
 	if err := moveFile(partial, cfg.Output); err != nil {
 		return nil, fmt.Errorf("move %s into place: %w", cfg.Output, unwrapPath(err))
 	}
@@ -318,6 +330,9 @@ func (r *run) reuse(ctx context.Context) {
 		}
 	}
 }
+
+// since is t in seconds after the job's start.
+func (r *run) since(t time.Time) float64 { return t.Sub(r.tracker.start).Seconds() }
 
 func (r *run) event(e SegmentEvent) {
 	if r.cfg.OnSegment != nil {

@@ -18,6 +18,7 @@ type Summary struct {
 	OutputDuration float64          `json:"output_duration"`
 	Audio          []AudioCheck     `json:"audio,omitempty"`
 	WallSeconds    float64          `json:"wall_seconds"`
+	Phases         Phases           `json:"phases"`
 	SegmentTimings []SegmentSummary `json:"segment_timings"`
 	AudioTask      *TaskSummary     `json:"audio_task,omitempty"`
 	MergeTask      *TaskSummary     `json:"merge_task,omitempty"`
@@ -44,6 +45,7 @@ type SegmentSummary struct {
 	Frames       int     `json:"frames"`
 	StartSeconds float64 `json:"start_seconds"`
 	Seconds      float64 `json:"seconds"`
+	Began        float64 `json:"began"` // seconds after the job's start, of its last attempt
 	FPS          float64 `json:"fps"`
 	Node         string  `json:"node"`
 	Attempts     int     `json:"attempts"`
@@ -53,10 +55,21 @@ type SegmentSummary struct {
 	Bitrate      float64 `json:"bitrate,omitempty"`
 }
 
+// Phases is where a job's wall time went, in seconds: what ran before the
+// first task (probe, plan, preflight), the segments and the audio, the
+// merge, and the verification of the output.
+type Phases struct {
+	Prepare float64 `json:"prepare"`
+	Encode  float64 `json:"encode"`
+	Merge   float64 `json:"merge"`
+	Verify  float64 `json:"verify"`
+}
+
 // TaskSummary is where a single task ran and for how long.
 type TaskSummary struct {
 	Node     string  `json:"node"`
 	Seconds  float64 `json:"seconds"`
+	Began    float64 `json:"began"` // seconds after the job's start
 	Attempts int     `json:"attempts"`
 }
 

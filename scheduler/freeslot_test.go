@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -51,4 +52,47 @@ func TestPickFree(t *testing.T) {
 			assert.Equal(t, c.want, got)
 		})
 	}
+}
+
+// TestSoonestFree: the audio waits while segments are pending, then goes to
+// the node whose segment should end first, not to the fastest node.
+func TestSoonestFree(t *testing.T) {
+	nodes := []Node{{ID: "n1", Hostname: "a", Slots: 1}, {ID: "n2", Hostname: "b", Slots: 1}}
+	d := NewDispatcher([]float64{40, 30, 30, 40}, []SpeedNode{{Name: "a", Speed: 2, Slots: 1}, {Name: "b", Speed: 2, Slots: 1}}, DispatchOptions{OneSegment: true, NoBackups: true})
+	first := d.Next(0)
+	require.Len(t, first, 2)
+	ni, err := d.SoonestFree(nodes, 0, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, -1, ni, "two segments pending: wait")
+
+	// Both 40s run (20 s each); node b's ends first and takes a 30.
+	d.Finished(onNode(first, 1), 19)
+	require.Len(t, d.Next(19), 1)
+	ni, _ = d.SoonestFree(nodes, 19, nil, nil)
+	assert.Equal(t, -1, ni, "one segment pending: wait")
+	d.Finished(onNode(first, 0), 21)
+	require.Len(t, d.Next(21), 1)
+	// Node b's 30 started at 19 and ends at about 34; node a's at 36.
+	ni, err = d.SoonestFree(nodes, 21, nil, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, ni, "the node that frees first")
+
+	ni, err = d.SoonestFree(nodes, 21, nil, []string{"b"})
+	require.NoError(t, err)
+	assert.Equal(t, 0, ni, "the task failed on b")
+	ni, err = d.SoonestFree(nodes, 21, map[string]bool{"n1": true}, []string{"b"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, ni, "failed on every node up: b again")
+	_, err = d.SoonestFree(nodes, 21, map[string]bool{"n1": true, "n2": true}, nil)
+	assert.ErrorIs(t, err, ErrNoFeasibleNode)
+}
+
+// onNode is the attempt of as on node n.
+func onNode(as []Attempt, n int) Attempt {
+	for _, a := range as {
+		if a.Node == n {
+			return a
+		}
+	}
+	panic(fmt.Sprintf("no attempt on node %d", n))
 }

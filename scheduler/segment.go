@@ -32,6 +32,13 @@ type SegmentOptions struct {
 	// Slack is how far past Target a cut may wait for a keyframe before it
 	// cuts between keyframes instead. Zero means Target/2.
 	Slack int64
+	// Even keeps the number of segments that Target gives but spreads the
+	// cuts evenly over the stream: each at the keyframe nearest its even
+	// position when one is within Slack/5 of it, else at the frame there.
+	// Cutting every Target and leaving the remainder to the last segment
+	// makes one segment up to half a Target longer than the others, and the
+	// slot that runs it finishes last.
+	Even bool
 }
 
 // Segment is a run of consecutive frames [First, First+Count) encoded as one
@@ -57,6 +64,46 @@ type Segment struct {
 	// nothing before StartPTS has to be decoded.
 	OnKeyframe bool
 	Bytes      int64
+}
+
+// evenCuts are the first frames of n segments of frames of about equal
+// length: each cut is at the keyframe nearest its even position when one is
+// within tol ticks of it, else at the frame nearest that position. nextKey
+// is PlanSegments' index of the next keyframe.
+func evenCuts(frames []Frame, nextKey []int, n int, tol int64) []int {
+	start, span := frames[0].PTS, endOf(frames)-frames[0].PTS
+	cuts := []int{0}
+	prevKey := -1 // the last keyframe before the frame looked at
+	for k := 1; k < n; k++ {
+		at := start + int64(float64(span)*float64(k)/float64(n))
+		i := sort.Search(len(frames), func(j int) bool { return frames[j].PTS >= at })
+		if i > 0 && at-frames[i-1].PTS < frames[min(i, len(frames)-1)].PTS-at {
+			i-- // the frame before is nearer
+		}
+		for j := max(prevKey, cuts[len(cuts)-1]); j < i; j++ {
+			if frames[j].Key {
+				prevKey = j
+			}
+		}
+		best, dist := i, int64(-1)
+		for _, c := range []int{prevKey, nextKey[i]} {
+			if c <= cuts[len(cuts)-1] || c >= len(frames) {
+				continue
+			}
+			d := frames[c].PTS - at
+			if d < 0 {
+				d = -d
+			}
+			if d <= tol && (dist < 0 || d < dist) {
+				best, dist = c, d
+			}
+		}
+		if best <= cuts[len(cuts)-1] || best >= len(frames) {
+			continue // too many segments for so few frames
+		}
+		cuts = append(cuts, best)
+	}
+	return cuts
 }
 
 // Duration is the segment's length in ticks.
@@ -113,6 +160,10 @@ func PlanSegments(frames []Frame, opt SegmentOptions) ([]Segment, error) {
 	end := endOf(frames)
 	if n := len(cuts); n > 1 && end-frames[cuts[n-1]].PTS < opt.Min {
 		cuts = cuts[:n-1]
+	}
+
+	if opt.Even && len(cuts) > 1 {
+		cuts = evenCuts(frames, nextKey, len(cuts), opt.Slack/5)
 	}
 
 	segs := make([]Segment, len(cuts))

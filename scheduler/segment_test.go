@@ -465,3 +465,74 @@ func TestReseek(t *testing.T) {
 	Reseek(none, []int64{10})
 	assert.Equal(t, NoSeek, none[0].Seek, "no keyframe before: decode from the start")
 }
+
+// TestPlanSegmentsEven: 60 s at 25 fps with a keyframe every 2 s and a
+// target of 13.9 s. Cut every target, the plan is 14, 14, 14 and 18 s, and
+// the slot with the 18 s segment finishes last; spread evenly, the same four
+// segments are 14, 16, 14 and 16 s, each cut on a keyframe.
+func TestPlanSegmentsEven(t *testing.T) {
+	const d = 512
+	frames := stream(1500, 0, d, every(50))
+	greedy, err := PlanSegments(frames, SegmentOptions{Target: 13.9 * 25 * d})
+	require.NoError(t, err)
+	assert.Equal(t, []int{350, 350, 350, 450}, counts(greedy))
+
+	even, err := PlanSegments(frames, SegmentOptions{Target: 13.9 * 25 * d, Even: true})
+	require.NoError(t, err)
+	assert.Equal(t, []int{350, 400, 350, 400}, counts(even))
+	for _, s := range even {
+		assert.True(t, s.OnKeyframe, "segment %d starts on a keyframe", s.Index)
+	}
+
+	// One keyframe only: the even positions are cut between keyframes.
+	single, err := PlanSegments(stream(1000, 0, d, at(0)), SegmentOptions{Target: 300 * d, Even: true})
+	require.NoError(t, err)
+	assert.Equal(t, []int{333, 334, 333}, counts(single))
+}
+
+// TestPlanSegmentsEvenProperties: on random streams, even cuts make as many
+// segments as cutting every target (or fewer, where frames are too few),
+// cover every frame, and make the longest segment no longer.
+func TestPlanSegmentsEvenProperties(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for c := 0; c < 400; c++ {
+		n := 1 + r.Intn(400)
+		keyProb := []float64{0, 0.02, 0.1, 0.5, 1}[r.Intn(5)]
+		frames := make([]Frame, n)
+		var pts int64
+		for i := range frames {
+			pts += 1 + r.Int63n(3)
+			frames[i] = Frame{PTS: pts, Duration: 2, Size: 1, Key: i == 0 || r.Float64() < keyProb}
+		}
+		opt := SegmentOptions{Target: 1 + r.Int63n(200)}
+		greedy, err := PlanSegments(frames, opt)
+		require.NoError(t, err)
+		opt.Even = true
+		even, err := PlanSegments(frames, opt)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(even), len(greedy), "case %d", c)
+		next := 0
+		var longest, longestGreedy int64
+		for i, s := range even {
+			require.Equal(t, next, s.First, "case %d seg %d: contiguous", c, i)
+			require.Positive(t, s.Count, "case %d seg %d", c, i)
+			next += s.Count
+			longest = max(longest, s.Duration())
+		}
+		require.Equal(t, n, next, "case %d: every frame", c)
+		for _, s := range greedy {
+			longestGreedy = max(longestGreedy, s.Duration())
+		}
+		// An even cut may sit up to Slack/5 off its position, and frames
+		// are up to 3 ticks apart.
+		assert.LessOrEqual(t, longest, longestGreedy+2*(opt.Target/2)/5+6, "case %d", c)
+	}
+}
+
+func counts(segs []Segment) []int {
+	var out []int
+	for _, s := range segs {
+		out = append(out, s.Count)
+	}
+	return out
+}
