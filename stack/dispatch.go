@@ -187,15 +187,32 @@ func (x *Executor) launch(r *race, a scheduler.Attempt) {
 		t.OnStart = nil
 	}
 	frames := max(x.frames[a.First], 1)
+	began := -1.0 // when ffmpeg's clock read 0, on x.now's
 	onProgress := func(p media.Progress) {
 		x.mu.Lock()
 		if p.Done {
-			x.d.Measured(a, p.FPS*a.Cost/float64(frames))
+			x.d.Measured(a, p.Rate()*a.Cost/float64(frames))
 		} else {
-			x.d.Progress(a, a.Cost*min(float64(p.Frame)/float64(frames), 1), x.now())
+			// The dispatcher learns only from ffmpeg's own clock: a report
+			// is read up to a poll after ffmpeg wrote it, and timing it by
+			// the read would count ffmpeg's start and the log's delay as
+			// encoding. A report without a clock (-copyts before ffmpeg's
+			// second one) moves nothing; the task's start (frame 0, from
+			// wait) is the mark the dispatcher's estimate runs from.
+			done := a.Cost * min(float64(p.Frame)/float64(frames), 1)
+			switch {
+			case p.Elapsed > 0:
+				if began < 0 {
+					began = x.now() - p.Elapsed
+					x.d.Progress(a, 0, began) // ffmpeg's start: a mark, nothing learnt
+				}
+				x.d.Progress(a, done, began+p.Elapsed)
+			case p.Frame == 0:
+				x.d.Progress(a, 0, x.now())
+			}
 		}
 		x.mu.Unlock()
-		fps := p.FPS
+		fps := p.Rate()
 		if el := x.now() - a.Start; fps <= 0 && el > 0 {
 			fps = float64(p.Frame) / el
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -148,7 +149,13 @@ func isNotFound(err error) bool {
 // into stdout (ffmpeg's -progress reports, dswarm's answers) and stderr
 // (ffmpeg's errors).
 func taskLogs(ctx context.Context, e Engine, taskID string, n int) (stdout, stderr []string) {
-	rc, err := e.TaskLogs(ctx, taskID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(n)})
+	return readLogs(ctx, e, taskID, container.LogsOptions{ShowStdout: true, ShowStderr: true, Tail: strconv.Itoa(n)})
+}
+
+// readLogs reads a task's logs as opts asks, split into stdout and stderr
+// lines; nil for both when they cannot be read.
+func readLogs(ctx context.Context, e Engine, taskID string, opts container.LogsOptions) (stdout, stderr []string) {
+	rc, err := e.TaskLogs(ctx, taskID, opts)
 	if err != nil {
 		return nil, nil
 	}
@@ -158,6 +165,45 @@ func taskLogs(ctx context.Context, e Engine, taskID string, n int) (stdout, stde
 		return nil, nil
 	}
 	return lines(&out), lines(&errb)
+}
+
+// reportClock reads a finished task's -progress reports with the times
+// its node's log driver stamped on them: the frames done and the seconds
+// between its first and last report. ffmpeg prints no clock of its own
+// under a second (fps=0) or with -copyts before its second report; the
+// node's stamps time the encode without the container's start-up.
+func reportClock(ctx context.Context, e Engine, taskID string) (frames int64, seconds float64, ok bool) {
+	stamped, _ := readLogs(ctx, e, taskID, container.LogsOptions{ShowStdout: true, Timestamps: true, Tail: "200"})
+	return clockOf(stamped)
+}
+
+// clockOf is reportClock's reading of timestamped -progress lines.
+func clockOf(stamped []string) (frames int64, seconds float64, ok bool) {
+	var frame, first int64
+	var t0, t1 time.Time
+	for _, l := range stamped {
+		stamp, kv, found := strings.Cut(l, " ")
+		if !found {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, stamp)
+		if err != nil {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		switch k {
+		case "frame":
+			frame, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		case "progress":
+			if t0.IsZero() {
+				t0, first = at, frame
+			}
+			t1 = at
+			frames = frame - first
+		}
+	}
+	seconds = t1.Sub(t0).Seconds()
+	return frames, seconds, frames > 0 && seconds > 0
 }
 
 func lines(b *bytes.Buffer) []string {

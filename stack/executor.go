@@ -47,6 +47,11 @@ type Executor struct {
 	// Startup is a task's fixed cost (service creation, container start,
 	// ffmpeg's seek), for the dispatcher (default 1.5s).
 	Startup time.Duration
+	// KeepNetwork starts a keeper on every node at a job's first task
+	// (see keeper.go); KeeperRenew is how long each runs before the next
+	// (default keeperLife less a minute).
+	KeepNetwork bool
+	KeeperRenew time.Duration
 	// Pool shares the nodes' slots with other jobs (dswarm serve); nil =
 	// this job has the cluster to itself.
 	Pool *Pool
@@ -78,6 +83,9 @@ type Executor struct {
 	workDir  string               // writable for every task, relative to HostRoot (Confine)
 	partial  string               // writable for the merge, relative to HostRoot (Confine)
 	netReady bool                 // IsolatedNetwork exists
+	keptFor  string               // the job whose nodes have keepers
+	// keepersMade is closed once keptFor's first keepers exist.
+	keepersMade chan struct{}
 
 	events     watcher       // wakes waiters on the engine's events
 	standbys   []*standby    // services started ahead of their slot's next task
@@ -253,23 +261,34 @@ func (x *Executor) Run(ctx context.Context, t job.Task) (job.TaskResult, error) 
 	return x.runOn(ctx, t, ni, t.Args, t.OnProgress)
 }
 
-// runAlong runs the audio task beside the segments, on the fastest node
-// that has not failed it, without taking a slot: it is a small share of
-// the work (an audio encode runs many times faster than the video's), and
-// holding a slot for it would keep a segment waiting for its whole run,
-// start-up included, where single-pass ffmpeg encodes the audio alongside.
-// It reserves no CPU, so Swarm places it beside a segment and its standby.
+// runAlong runs the audio task beside the segments without taking a slot:
+// it is a small share of the work (an audio encode runs many times faster
+// than the video's), and holding a slot for it would keep a segment waiting
+// for its whole run, start-up included, where single-pass ffmpeg encodes
+// the audio alongside. It reserves no CPU, so Swarm places it beside a
+// segment and its standby. It starts once every segment has been handed
+// out, on the node whose slot frees first (scheduler.SoonestFree): started
+// with the first segments, it slowed one node's share, and that node
+// finished last while the others waited.
 func (x *Executor) runAlong(ctx context.Context, t job.Task) (job.TaskResult, error) {
-	x.mu.Lock()
-	ni, err := scheduler.PickFree(x.Nodes, make([]int, len(x.Nodes)), x.lost, t.Avoid)
-	x.mu.Unlock()
-	if err != nil {
-		return job.TaskResult{}, err
+	ticker := time.NewTicker(100 * time.Millisecond)
+	defer ticker.Stop()
+	for {
+		x.mu.Lock()
+		ni, err := x.d.SoonestFree(x.Nodes, x.now(), x.lost, t.Avoid)
+		x.mu.Unlock()
+		if err != nil {
+			return job.TaskResult{}, fmt.Errorf("task %s: %w", t.Name, err)
+		}
+		if ni >= 0 {
+			return x.runOn(ctx, t, ni, t.Args, t.OnProgress)
+		}
+		select {
+		case <-ticker.C:
+		case <-ctx.Done():
+			return job.TaskResult{}, ctx.Err()
+		}
 	}
-	if ni < 0 {
-		return job.TaskResult{}, fmt.Errorf("task %s: %w", t.Name, scheduler.ErrNoFeasibleNode)
-	}
-	return x.runOn(ctx, t, ni, t.Args, t.OnProgress)
 }
 
 // acquire waits for a free slot for a task outside the dispatcher; such
@@ -326,6 +345,7 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	}
 	ts.Platforms = ImagePlatforms(node.Image)
 	spec := ServiceSpec(ts)
+	x.keepNetwork(t.JobID)
 	res.Started = time.Now()
 	if t.OnStart != nil {
 		t.OnStart(node.Hostname)
@@ -370,8 +390,11 @@ func (x *Executor) await(ctx context.Context, t job.Task, serviceID, name string
 	if err != nil || (onProgress == nil && !t.CaptureOutput) {
 		return err
 	}
-	out := x.serviceOutput(ctx, serviceID)
+	taskID, out := x.serviceOutput(ctx, serviceID)
 	if p, ok := progressOf(out); ok && onProgress != nil {
+		if p.Rate() == 0 {
+			x.clockFromLogs(ctx, taskID, &p)
+		}
 		onProgress(p)
 	}
 	if t.CaptureOutput {
@@ -465,6 +488,7 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 	wake := x.events.subscribe(serviceID)
 	defer x.events.unsubscribe(serviceID)
 	lastNodeCheck, lastProgress := time.Now(), time.Now()
+	running := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -502,13 +526,23 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 			fresh = false
 			x.measuredStartup(time.Since(start))
 		}
+		if !running && t.Status.State == swarm.TaskStateRunning {
+			running = true
+			if onProgress != nil {
+				// Nothing done yet, from now: the dispatcher times the
+				// task from here, not from its service's creation, and
+				// does not take a slow start for a slow node.
+				onProgress(media.Progress{})
+			}
+		}
 		if done, err := x.outcome(ctx, t, name, node); done {
 			return err
 		}
 		if onProgress != nil && t.Status.State == swarm.TaskStateRunning && time.Since(lastProgress) > progressEvery {
 			lastProgress = time.Now()
 			out, _ := taskLogs(ctx, x.Engine, t.ID, 15)
-			if p, ok := progressOf(out); ok {
+			// The last report is await's to give, timed (clockFromLogs).
+			if p, ok := progressOf(out); ok && !p.Done {
 				onProgress(p)
 			}
 		}
@@ -574,14 +608,25 @@ func (x *Executor) MarkLost(nodeID string) {
 	}
 }
 
-// serviceOutput reads the last lines of a finished service's task.
-func (x *Executor) serviceOutput(ctx context.Context, serviceID string) []string {
+// serviceOutput reads the last lines of a finished service's task, and
+// names the task.
+func (x *Executor) serviceOutput(ctx context.Context, serviceID string) (taskID string, out []string) {
 	tasks, err := x.Engine.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", serviceID))})
 	if err != nil || len(tasks) == 0 {
-		return nil
+		return "", nil
 	}
-	out, _ := taskLogs(ctx, x.Engine, latest(tasks).ID, 50)
-	return out
+	taskID = latest(tasks).ID
+	out, _ = taskLogs(ctx, x.Engine, taskID, 50)
+	return taskID, out
+}
+
+// clockFromLogs sets p.Elapsed, for a task whose ffmpeg gave no clock,
+// from the times the node stamped on its reports: the whole task at the
+// rate seen between its first and last.
+func (x *Executor) clockFromLogs(ctx context.Context, taskID string, p *media.Progress) {
+	if frames, secs, ok := reportClock(ctx, x.Engine, taskID); ok {
+		p.Elapsed = float64(p.Frame) * secs / float64(frames)
+	}
 }
 
 // progressOf reads the latest complete -progress report in log lines.

@@ -138,7 +138,11 @@ func (f *fakeEngine) TaskLogs(_ context.Context, taskID string, _ container.Logs
 	f.mu.Lock()
 	id := strings.TrimSuffix(taskID, "-task")
 	if spec, ok := f.live[id]; ok && f.progress != nil {
-		frame(1, fmt.Sprintf("frame=%d\nprogress=continue\n", f.progress(spec, time.Since(f.created0[id]))))
+		// As ffmpeg prints it: out_time at 25 fps, and speed, its ratio
+		// to ffmpeg's clock (here the time since creation).
+		el := time.Since(f.created0[id])
+		n := f.progress(spec, el)
+		frame(1, fmt.Sprintf("frame=%d\nout_time_us=%d\nspeed=%.6fx\nprogress=continue\n", n, n*40000, float64(n)/25/max(el.Seconds(), 1e-9)))
 	}
 	f.mu.Unlock()
 	frame(2, f.logs)
@@ -424,4 +428,61 @@ func TestProgressOf(t *testing.T) {
 	assert.Equal(t, []string{"ffmpeg", "-progress", "pipe:1", "-nostdin"}, command("", nil, true)[:4])
 	assert.Equal(t, []string{"ffmpeg", "-nostdin"}, command("", nil, false)[:2])
 	assert.Equal(t, []string{"dswarm", "version"}, command("dswarm", []string{"version"}, true))
+}
+
+// A task's ffmpeg that ran under a second printed fps=0 and, with -copyts,
+// out_time 0: its reports' log stamps time it (as `docker service logs -t`
+// prints them).
+func TestClockOf(t *testing.T) {
+	stamped := []string{
+		"2026-12-07T12:00:01.100000000Z frame=1",
+		"2026-12-07T12:00:01.100000100Z fps=0.00",
+		"2026-12-07T12:00:01.100000200Z out_time_us=0",
+		"2026-12-07T12:00:01.100000300Z progress=continue",
+		"2026-12-07T12:00:01.220000000Z frame=25",
+		"2026-12-07T12:00:01.220000100Z fps=0.00",
+		"2026-12-07T12:00:01.220000200Z progress=end",
+	}
+	frames, secs, ok := clockOf(stamped)
+	require.True(t, ok)
+	assert.EqualValues(t, 24, frames, "frames between the first report and the last")
+	assert.InDelta(t, 0.12, secs, 1e-6)
+
+	p := media.Progress{Frame: 25, Done: true}
+	p.Elapsed = float64(p.Frame) * secs / float64(frames)
+	assert.InDelta(t, 200, p.Rate(), 0.01, "24 frames in 0.12 s")
+
+	_, _, ok = clockOf(stamped[4:])
+	assert.False(t, ok, "one report times nothing")
+	_, _, ok = clockOf([]string{"frame=1", "progress=continue", "frame=25", "progress=end"})
+	assert.False(t, ok, "no stamps")
+}
+
+// The first thing a task's progress hears is that it runs, with nothing
+// done: the dispatcher times the encode from there, not from the service's
+// creation, so a slow container start does not read as a slow node.
+func TestRunningReportedFirst(t *testing.T) {
+	onFakeClock(t, func(t *testing.T) {
+		_, x, dir := speedExec(t, map[string]float64{"n1": 25, "n2": 25, "n3": 25}, 25, 100*time.Millisecond)
+		_, err := x.Place("j", []scheduler.Segment{{Index: 0, Count: 25}})
+		require.NoError(t, err)
+		out := filepath.Join(dir, "seg-000.nut")
+		var got []media.Progress
+		_, err = x.runOn(context.Background(), job.Task{JobID: "j", Name: "seg-000", Role: job.RoleSegment, Segment: 0, Attempt: 1,
+			Args: []string{out}, Output: out}, 0, []string{out}, func(p media.Progress) { got = append(got, p) })
+		require.NoError(t, err)
+		require.NotEmpty(t, got)
+		assert.Equal(t, media.Progress{}, got[0], "running, nothing done")
+		assert.Equal(t, 1, countZero(got), "said once")
+	})
+}
+
+func countZero(ps []media.Progress) int {
+	n := 0
+	for _, p := range ps {
+		if p == (media.Progress{}) {
+			n++
+		}
+	}
+	return n
 }

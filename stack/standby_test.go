@@ -223,23 +223,46 @@ func TestGate(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 }
 
-// TestAudioRunsAlongside: the audio task takes no slot: it starts while
-// every node's slot is busy, and reserves no CPU.
+// TestAudioRunsAlongside: the audio task takes no slot: it waits until
+// every segment has been handed out, then starts while every node's slot is
+// busy, on the node whose segment should end first, and reserves no CPU.
 func TestAudioRunsAlongside(t *testing.T) {
 	f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateComplete, 0 })
 	x := newExec(f)
-	_, err := x.Place("j", segmentsOf(3, 25))
+	// Node3's segment is the smallest: its slot frees first.
+	segs := segmentsOf(3, 25)
+	segs[2].Count = 5
+	_, err := x.Place("j", segs)
 	require.NoError(t, err)
-	x.mu.Lock()
-	for i := range x.Nodes {
-		x.d.Hold(i, 1)
-	}
-	x.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	res, err := x.Run(ctx, job.Task{JobID: "j", Name: "audio", Role: job.RoleAudio, Segment: -1, Attempt: 1, Args: []string{"-i", "in", "out.m4a"}})
-	require.NoError(t, err)
-	assert.Equal(t, "node1", res.Node)
+	type result struct {
+		res job.TaskResult
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		res, err := x.Run(ctx, job.Task{JobID: "j", Name: "audio", Role: job.RoleAudio, Segment: -1, Attempt: 1, Args: []string{"-i", "in", "out.m4a"}})
+		done <- result{res, err}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	f.mu.Lock()
+	assert.Empty(t, f.created, "no audio service while segments are pending")
+	f.mu.Unlock()
+
+	x.mu.Lock()
+	handed := x.d.Next(x.now())
+	x.mu.Unlock()
+	require.Len(t, handed, 3)
+	var small int
+	for _, a := range handed {
+		if a.First == 2 {
+			small = a.Node
+		}
+	}
+	r := <-done
+	require.NoError(t, r.err)
+	assert.Equal(t, x.Nodes[small].Hostname, r.res.Node)
 	require.Len(t, f.created, 1)
 	assert.Zero(t, f.created[0].TaskTemplate.Resources.Reservations.NanoCPUs)
 	assert.Equal(t, int64(TaskMemory), f.created[0].TaskTemplate.Resources.Reservations.MemoryBytes)
