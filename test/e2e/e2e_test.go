@@ -63,11 +63,18 @@ func TestMain(m *testing.M) {
 // the node containers), not the swarm manager.
 func hostDocker(t *testing.T, args ...string) string {
 	t.Helper()
+	out, err := tryHostDocker(args...)
+	require.NoError(t, err, "docker %v: %s", args, out)
+	return out
+}
+
+// tryHostDocker is hostDocker for a command that may fail: its combined
+// output, trimmed, and its error.
+func tryHostDocker(args ...string) (string, error) {
 	cmd := exec.Command("docker", args...)
 	cmd.Env = withoutEnv(os.Environ(), "DOCKER_HOST")
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "docker %v: %s", args, out)
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(string(out)), err
 }
 
 func withoutEnv(env []string, key string) []string {
@@ -225,8 +232,11 @@ func TestPlacementFollowsSpeed(t *testing.T) {
 		hostDocker(t, "update", "--cpus", n, c)
 	}
 	t.Cleanup(func() {
+		// `--cpus 0` leaves the CFS quota in place (seen here: 80000 stayed
+		// after it), and every later test ran on throttled nodes;
+		// `--cpu-quota -1` removes it.
 		for c := range cpus {
-			hostDocker(t, "update", "--cpus", "0", c)
+			hostDocker(t, "update", "--cpu-quota", "-1", c)
 		}
 	})
 	// The plan starts from the weights, which these limits make true: the
@@ -252,17 +262,19 @@ func TestPlacementFollowsSpeed(t *testing.T) {
 		require.NoError(t, err)
 		perCPU[p.Node] = p.LearntSpeed / limit
 	}
-	// The learnt speeds, per CPU of limit, are printed: in proportion to
-	// the limits they would agree. They do not yet (CI: 6.5/7.0/9.9 fps
-	// per CPU; the smallest node learns more than its share, issue 12).
-	// What holds is asserted: the node with a quarter of the biggest
-	// node's CPU and a third of the next one's learns clearly slower than
-	// each of them.
+	// The learnt speeds, per CPU of limit, agree about as the limits do:
+	// a node is learnt from ffmpeg's own clock, not from its start-up or
+	// the log's delay. Seen: 1.10 and 1.62 apart (the 0.2-CPU node lower:
+	// its engine and the task's container run in the same 0.2 CPU), and
+	// 2.34 when a first report was timed by its read. The node with a
+	// quarter of the biggest node's CPU and a third of the next one's
+	// also learns clearly slower than each.
 	lo, hi := math.Inf(1), 0.0
 	for _, v := range perCPU {
 		lo, hi = math.Min(lo, v), math.Max(hi, v)
 	}
 	t.Logf("learnt speed per CPU of limit: %v (max/min %.2f)", perCPU, hi/lo)
+	assert.Less(t, hi/lo, 2.0, "learnt speeds per CPU of limit %v", perCPU)
 	speed := map[string]float64{}
 	for _, p := range sum.Placement {
 		speed[p.Node] = p.LearntSpeed

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,10 +62,14 @@ func TestRetryOnAnotherNode(t *testing.T) {
 	assertNoServices(t)
 }
 
+// segmentFFmpeg matches a segment encode's command line: it writes the
+// segment's file (job/encode.go names them seg-NNNNN.nut).
+var segmentFFmpeg = regexp.MustCompile(`seg-\d{5}\.nut`)
+
 // TestNodeLossMidJob kills a worker node's container while a job runs and
 // checks that its segments run again elsewhere and the job completes
-// frame-exact. It runs last: the node is started again, but its rejoin is
-// not waited for.
+// frame-exact. The node is started again before the tests after it, and
+// counted back only when its engine starts a container (restartNode).
 func TestNodeLossMidJob(t *testing.T) {
 	src := testmedia.Generate(t, testmedia.SingleKeyframe)
 	outFile := filepath.Join(t.TempDir(), "out.mkv")
@@ -75,20 +80,17 @@ func TestNodeLossMidJob(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())
 
-	// Wait until node2 runs one of the job's segments, then kill it.
+	// Wait until node2 runs one of the job's segments, then kill it. The
+	// segment's ffmpeg is looked for in the node's processes: a segment
+	// handed to a pre-started standby runs under the standby's service
+	// name, not a "-seg-" one.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		out, _ := exec.Command("docker", "node", "ps", "dswarm-node2", "--format", "{{.Name}} {{.CurrentState}}").CombinedOutput()
-		running := false
-		for _, line := range strings.Split(string(out), "\n") {
-			if strings.Contains(line, "-seg-") && strings.Contains(line, "Running") {
-				running = true
-			}
-		}
-		if running {
+		out, _ := tryHostDocker("exec", "dswarm-node2", "pgrep", "-af", "ffmpeg")
+		if segmentFFmpeg.MatchString(out) {
 			break
 		}
-		require.True(t, time.Now().Before(deadline), "no task ever ran on node2: %s", out)
+		require.True(t, time.Now().Before(deadline), "no segment ever ran on node2; its ffmpeg processes: %q", out)
 		time.Sleep(200 * time.Millisecond)
 	}
 	hostDocker(t, "kill", "dswarm-node2")
@@ -112,29 +114,41 @@ func TestNodeLossMidJob(t *testing.T) {
 }
 
 // restartNode starts a killed node container again and waits until the
-// swarm has it Ready, so that later tests find every node. A node whose
-// dockerd gave up at once (docker-in-docker after a kill: once "failed to
-// open containerd config file ... not a directory") is started again, up
-// to three times.
+// swarm has it Ready and its engine starts a container, so that later tests
+// find every node able to work. Docker-in-docker does not always come back
+// whole from a kill: once dockerd gave up at once ("failed to open containerd
+// config file ... not a directory"), once it came up Ready with a containerd
+// that had no task service ("unknown service
+// containerd.services.tasks.v1.Tasks: not implemented"). A node that stopped
+// or cannot start a container three times running is restarted, up to three
+// starts in all.
 func restartNode(t *testing.T, node string) {
 	hostDocker(t, "start", node)
-	deadline := time.Now().Add(90 * time.Second)
-	starts := 1
+	deadline := time.Now().Add(120 * time.Second)
+	starts, failed := 1, 0
 	for {
-		out, _ := exec.Command("docker", "node", "inspect", "-f", "{{.Status.State}}", node).CombinedOutput()
-		if strings.TrimSpace(string(out)) == "ready" {
-			return
+		state, _ := exec.Command("docker", "node", "inspect", "-f", "{{.Status.State}}", node).CombinedOutput()
+		ready := strings.TrimSpace(string(state)) == "ready"
+		var broken string
+		if ready {
+			out, err := tryHostDocker("exec", node, "docker", "run", "--rm", "--network", "none", "--entrypoint", "true", workerImage())
+			if err == nil {
+				return
+			}
+			broken = out
+			failed++
 		}
-		running, _ := exec.Command("docker", "--host", "unix:///var/run/docker.sock", "inspect", "-f", "{{.State.Running}}", node).Output()
-		if strings.TrimSpace(string(running)) == "false" && starts < 3 {
-			logs, _ := exec.Command("docker", "--host", "unix:///var/run/docker.sock", "logs", "--tail", "3", node).CombinedOutput()
-			t.Logf("%s stopped again after its restart; starting it once more. Its log:\n%s", node, logs)
-			hostDocker(t, "start", node)
-			starts++
+		running, _ := tryHostDocker("inspect", "-f", "{{.State.Running}}", node)
+		stopped := running == "false"
+		if (stopped || failed >= 3) && starts < 3 {
+			logs, _ := tryHostDocker("logs", "--tail", "3", node)
+			t.Logf("%s is not whole after its restart (stopped %v, container start: %q); restarting it. Its log:\n%s", node, stopped, broken, logs)
+			hostDocker(t, "restart", "--time", "5", node)
+			starts, failed = starts+1, 0
 		}
 		if time.Now().After(deadline) {
-			logs, _ := exec.Command("docker", "--host", "unix:///var/run/docker.sock", "logs", "--tail", "20", node).CombinedOutput()
-			t.Fatalf("%s is not ready again 90 s after its restart (state %q); its log:\n%s", node, strings.TrimSpace(string(out)), logs)
+			logs, _ := tryHostDocker("logs", "--tail", "20", node)
+			t.Fatalf("%s cannot start a container 120 s after its restart (state %q, container start: %q); its log:\n%s", node, strings.TrimSpace(string(state)), broken, logs)
 		}
 		time.Sleep(time.Second)
 	}

@@ -160,7 +160,8 @@ func TestMixedSwarm(t *testing.T) {
 		// gives it (docker load of worker-arm64.tar without a tag).
 		hostDocker(t, "exec", arm, "docker", "image", "rm", image)
 		t.Cleanup(func() {
-			_ = exec.Command("docker", "exec", arm, "docker", "tag", image+"-arm64", image).Run()
+			// On the host's engine: DOCKER_HOST names the manager.
+			hostDocker(t, "exec", arm, "docker", "tag", image+"-arm64", image)
 		})
 		nodes := listNodes(t)
 		assert.False(t, nodes[arm].Image)
