@@ -3,6 +3,7 @@ package job
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -33,7 +34,14 @@ type rateControl struct {
 	// passRate is, per segment, the bits per second of the first pass
 	// whose stats its second pass reads (0: none).
 	passRate []float64
+	// points are, per segment, the bits its analysis passes took at their
+	// constant qualities, in the order they ran.
+	points [][]scheduler.QualityPoint
 }
+
+// analysisRounds is how many constant-quality rounds the analysis may
+// run to find the quality where the file meets its budget.
+const analysisRounds = 4
 
 // rateTolerance is how far the file's video bits may end from the budget
 // before the segment that missed most is encoded again.
@@ -73,9 +81,11 @@ func (r *run) segmentSeconds() []float64 {
 
 // analyse runs every segment's analysis task and plans the bit budget.
 // A first round measures at the encoder's middle quality; when that is far
-// from the target, a second round measures at the quality the first one
-// points to, because how the bits split between segments depends on the
-// quality they are measured at. FFmpeg's own encoders are analysed once,
+// from the target, more rounds (up to analysisRounds) measure nearer the
+// quality where the file meets its budget, because how the bits split
+// between segments depends on the quality they are measured at. The split
+// is then blended toward an even one (scheduler.TowardEven). FFmpeg's own
+// encoders are analysed once,
 // by their first pass at the target, and split as their whole-file second
 // pass would (lavcSplit). Segments kept from an earlier run count with the
 // bits they hold.
@@ -93,23 +103,26 @@ func (r *run) analyse(ctx context.Context) error {
 		total += s
 	}
 	budget := rc.target.Bitrate * total
-	complexity := make([]float64, len(r.segs))
 	rc.passRate = make([]float64, len(r.segs))
+	rc.points = make([][]scheduler.QualityPoint, len(r.segs))
+	lo, hi, steps, _ := rc.target.QualityScale()
 	q := rc.target.StartQuality()
-	var first []float64 // the first round's bits, when a second one runs
-	var least []float64 // each segment's bits at the encoder's coarsest quantiser
-	q0 := q
-	for round := 0; round < 2; round++ {
+	var rounds [][]float64              // each round's bits per segment
+	var totals []scheduler.QualityPoint // each round's quality and bits in all
+	var least []float64                 // each segment's bits at the encoder's coarsest quantiser
+	var want float64                    // the budget of the segments measured
+	for round := 0; round < analysisRounds; round++ {
+		bits := make([]float64, len(r.segs))
 		err := r.eachSegment(ctx, func(ctx context.Context, i int) error {
 			if r.reused[i] {
 				return nil
 			}
-			bits, err := r.analyseSegment(ctx, i, round, q)
-			complexity[i] = bits
+			b, err := r.analyseSegment(ctx, i, round, q)
+			bits[i] = b
 			if !rc.target.Probed() {
 				// The encoder's own first pass: its stats are there.
 				rc.mu.Lock()
-				rc.passRate[i] = bits / max(secs[i], 1e-3)
+				rc.passRate[i] = b / max(secs[i], 1e-3)
 				rc.mu.Unlock()
 			}
 			return err
@@ -118,41 +131,66 @@ func (r *run) analyse(ctx context.Context) error {
 			return err
 		}
 		var measured, measuredSecs float64
-		for i, c := range complexity {
+		for i, b := range bits {
 			if !r.reused[i] {
-				measured += c
+				measured += b
 				measuredSecs += secs[i]
 			}
 		}
+		want = rc.target.Bitrate * measuredSecs
+		rounds = append(rounds, bits)
+		totals = append(totals, scheduler.QualityPoint{Q: q, Bits: measured})
 		least = least[:0]
-		for i, c := range complexity {
-			least = append(least, rc.target.LeastBits(q, c))
+		for i, b := range bits {
+			least = append(least, rc.target.LeastBits(q, b))
 			if r.reused[i] {
 				least[i] = 0
 			}
 		}
-		if round == 1 {
-			// Each segment's bits at the one quality where the measured
-			// ones meet their part of the budget, from its two points.
-			at := scheduler.AtCommonQuality(q0, first, q, complexity, rc.target.Bitrate*measuredSecs)
-			for i := range complexity {
-				if !r.reused[i] {
-					complexity[i] = at[i]
-				}
-			}
-			break
+		var next float64
+		var again bool
+		if round == 0 {
+			next, again = rc.target.NextQuality(q, measured, want)
+		} else {
+			// The file's own line through the rounds that bracket the
+			// budget: CRF's bits halve every 6 steps on average, but
+			// every 4 on a zoom from CRF 23 to 40, and every 2 between
+			// CRF 34 and 36, where the second round, 45 % under the
+			// budget, left every share and first pass far off.
+			a, b := scheduler.Bracket(totals, want)
+			next = scheduler.QualityFor([]scheduler.QualityPoint{totals[a], totals[b]}, want, steps, lo, hi)
+			next = math.Round(next*10) / 10
+			again = math.Abs(math.Log(measured/want)) > math.Log(1+media.FreshPassAt) && math.Abs(next-q) >= 0.5
 		}
-		next, again := rc.target.NextQuality(q, measured, rc.target.Bitrate*measuredSecs)
 		if !again {
 			break
 		}
-		first = append([]float64(nil), complexity...)
 		q = next
+	}
+	complexity := rounds[len(rounds)-1]
+	for i, b := range complexity {
+		rc.points[i] = []scheduler.QualityPoint{{Q: totals[len(totals)-1].Q, Bits: b}}
+	}
+	if len(rounds) > 1 {
+		// Each segment's bits at the one quality where the measured ones
+		// meet their part of the budget, from its line through the two
+		// rounds nearest the budget on either side.
+		a, b := scheduler.Bracket(totals, want)
+		at := scheduler.AtCommonQuality(totals[a].Q, rounds[a], totals[b].Q, rounds[b], want)
+		for i := range complexity {
+			if !r.reused[i] {
+				rc.points[i] = []scheduler.QualityPoint{{Q: totals[a].Q, Bits: rounds[a][i]}, {Q: totals[b].Q, Bits: rounds[b][i]}}
+				complexity[i] = at[i]
+			}
+		}
 	}
 	if rc.target.LavcPlan() {
 		if err := r.lavcSplit(complexity, least); err != nil {
 			return err
 		}
+	}
+	if _, _, _, scaled := rc.target.QualityScale(); scaled {
+		complexity = scheduler.TowardEven(complexity, secs)
 	}
 	kept := map[int]float64{}
 	for i := range r.segs {
@@ -204,32 +242,42 @@ func (r *run) lavcSplit(complexity, least []float64) error {
 }
 
 // freshPasses runs, while the analysis still holds the slots, a first
-// pass of their own at their planned share for the segments whose share
+// pass of their own near their planned share for the segments whose share
 // lies far from the rate of the analysis pass their stats come from (see
 // media.FreshPass): two measurements far apart in quality (CRF 23 and 38.6
 // on a file of still and grainy scenes) can leave every share several
-// times off both.
+// times off both. Where the analysis is at a constant quality, so is the
+// fresh pass, at the quality the segment's analysis points say makes its
+// share (see media.FirstPassOptions).
 func (r *run) freshPasses(ctx context.Context) error {
 	rc := r.rate
 	var list []int
 	rates := make([]float64, len(r.segs))
+	quality := make([]float64, len(r.segs))
+	lo, hi, steps, scaled := rc.target.QualityScale()
 	for i := range r.segs {
 		rates[i] = rc.budget.Planned(i) / max(rc.seconds[i], 1e-3)
-		if !r.reused[i] && rc.target.FreshPass(rates[i], rc.passRate[i]) {
-			list = append(list, i)
+		if r.reused[i] || !rc.target.FreshPass(rates[i], rc.passRate[i]) {
+			continue
+		}
+		list = append(list, i)
+		if scaled {
+			q := scheduler.QualityFor(rc.points[i], rc.budget.Planned(i), steps, lo, hi)
+			quality[i] = math.Round(q*10) / 10
 		}
 	}
 	return r.eachOf(ctx, list, func(ctx context.Context, i int) error {
-		return r.freshPass(ctx, i, rates[i])
+		return r.freshPass(ctx, i, rates[i], quality[i])
 	})
 }
 
-// freshPass runs segment i's own first pass at rate (bits per second), as
-// a single-pass two-pass runs it, and keeps the rate it made.
-func (r *run) freshPass(ctx context.Context, i int, rate float64) error {
+// freshPass runs segment i's own first pass for a second pass at rate
+// (bits per second), at constant quality q where the encoder's analysis
+// is, and keeps the rate it made.
+func (r *run) freshPass(ctx context.Context, i int, rate, q float64) error {
 	rc := r.rate
 	want := r.out.Spans[i].Frames
-	opts := rc.target.FirstPassOptions(r.opts.Video, r.statsPrefix(i), rate)
+	opts := rc.target.FirstPassOptions(r.opts.Video, r.statsPrefix(i), rate, q)
 	cmd := r.segmentCommand(r.segs[i], r.segs[i].Seek, r.videoCodec, media.Joinable(r.videoCodec, opts))
 	cmd.Output = r.analysisPath(i)
 	defer os.Remove(cmd.Output)

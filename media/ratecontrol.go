@@ -277,11 +277,33 @@ func (t *BitrateTarget) FinalOptions(video []string, stats string, bitrate float
 	return opts
 }
 
-// FirstPassOptions are the video options of a segment's own first pass at
-// bitrate, as a single-pass two-pass runs it: for when the segment's share
-// lies far from the quality its analysis measured at (see FreshPass).
-func (t *BitrateTarget) FirstPassOptions(video []string, stats string, bitrate float64) []string {
+// FirstPassOptions are the video options of a segment's own first pass,
+// for when its share (bitrate) lies far from the bits its analysis pass
+// made (see FreshPass). Where the analysis runs at a constant quality
+// (x264, x265), so does this pass, at quality q, which the caller chose to
+// make about bitrate (QualityScale): a first pass at a bitrate is one-pass
+// ABR, whose first second on a hard 10 s segment swung from QP 26 to 49
+// while its rate control settled. x264's second pass takes those frames'
+// stats for their complexity, overspends on them, and cuts every later
+// frame's quality by the overspend from the second second on: a 2.7 dB
+// step (24.6 dB, then 21.9), and the segment 4.5 % under its share. From
+// a first pass at CRF 33 (26 % over the share) the same second pass landed
+// on its share with no step, and its 1%-low rose from 21.49 to 22.13 dB.
+// libvpx's first pass is at bitrate, as a single-pass two-pass runs it.
+func (t *BitrateTarget) FirstPassOptions(video []string, stats string, bitrate, q float64) []string {
+	if s := t.scale(); !s.probe && !s.lavc {
+		opts := append(withoutRate(video), s.option, strconv.FormatFloat(q, 'f', 1, 64))
+		return passArgs(t.Codec, opts, 1, stats)
+	}
 	return passArgs(t.Codec, atRate(video, bitrate), 1, stats)
+}
+
+// QualityScale is the analysis's constant-quality scale: its bounds and
+// how many steps halve the bits (about 6 for CRF). ok is false where the
+// analysis is not at a constant quality of the encoder's own.
+func (t *BitrateTarget) QualityScale() (lo, hi, stepsPerHalf float64, ok bool) {
+	s := t.scale()
+	return s.lo, s.hi, s.stepsPerHalf, !s.probe && !s.lavc
 }
 
 // FreshPass says whether a segment's second pass at bitrate needs a first

@@ -75,7 +75,7 @@ func TestBitrateTargetOptions(t *testing.T) {
 	assert.Equal(t, []string{"-preset", "ultrafast", "-crf", "23"}, opts)
 	assert.True(t, vp9.Probed())
 	assert.True(t, vp9.FreshPass(5e5, 0), "each segment gets a first pass of its own at its share")
-	assert.Equal(t, []string{"-deadline", "good", "-b:v", "500k", "-pass", "1", "-passlogfile", "/j/s"}, vp9.FirstPassOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 5e5))
+	assert.Equal(t, []string{"-deadline", "good", "-b:v", "500k", "-pass", "1", "-passlogfile", "/j/s"}, vp9.FirstPassOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 5e5, 30))
 	assert.Equal(t, []string{"-deadline", "good", "-b:v", "500k", "-pass", "2", "-passlogfile", "/j/s"}, vp9.FinalOptions([]string{"-b:v", "1M", "-deadline", "good"}, "/j/s", 5e5))
 
 	rt := []string{"-b:v", "1M", "-deadline", "realtime"}

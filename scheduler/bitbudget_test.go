@@ -176,3 +176,43 @@ func TestBitBudgetLeast(t *testing.T) {
 	assert.InDelta(t, 4e6, b.Planned(0), 1)
 	assert.InDelta(t, 16e6, b.Planned(1), 1)
 }
+
+// TestQualityFor: the position where a segment's line of log bits meets
+// the bits wanted, from two points, or from one with the usual slope.
+func TestQualityFor(t *testing.T) {
+	// 8000 bits at CRF 23 and 2000 at 35: a half every 6 steps.
+	two := []QualityPoint{{23, 8000}, {35, 2000}}
+	assert.InDelta(t, 29, QualityFor(two, 4000, 6, 0, 51), 1e-9, "between the points")
+	assert.InDelta(t, 41, QualityFor(two, 1000, 6, 0, 51), 1e-9, "past the last one")
+	// Bits falling a half every 4 steps (grain): its own slope.
+	steep := []QualityPoint{{23, 8000}, {31, 2000}}
+	assert.InDelta(t, 27, QualityFor(steep, 4000, 6, 0, 51), 1e-9)
+	// One point, or points whose slope is no use: the usual slope.
+	assert.InDelta(t, 41, QualityFor(two[1:], 1000, 6, 0, 51), 1e-9)
+	rising := []QualityPoint{{23, 1000}, {35, 2000}}
+	assert.InDelta(t, 41, QualityFor(rising, 1000, 6, 0, 51), 1e-9)
+	assert.Equal(t, 51.0, QualityFor(two, 1, 6, 0, 51), "within the scale")
+	assert.Equal(t, 0.0, QualityFor(two, 1e12, 6, 0, 51))
+}
+
+// TestBracket: the tightest pair around the bits wanted, even where bits
+// do not fall with the position everywhere; else the last two.
+func TestBracket(t *testing.T) {
+	// x264 on a hard zoom: more bits at CRF 40.3 than at 36.3.
+	zoom := []QualityPoint{{23, 661e6}, {40.3, 49.2e6}, {36.3, 47.7e6}, {33.1, 106e6}}
+	a, b := Bracket(zoom[:3], 90e6)
+	assert.Equal(t, [2]int{0, 2}, [2]int{a, b}, "23 above, 36.3 the lowest below")
+	a, b = Bracket(zoom, 90e6)
+	assert.Equal(t, [2]int{2, 3}, [2]int{a, b}, "33.1 above, 36.3 below")
+	a, b = Bracket([]QualityPoint{{23, 10}, {30, 5}, {35, 3}}, 1)
+	assert.Equal(t, [2]int{1, 2}, [2]int{a, b}, "all above: the last two")
+	a, b = Bracket(zoom[:1], 90e6)
+	assert.Equal(t, [2]int{0, 0}, [2]int{a, b})
+}
+
+// TestTowardEven: shares between the bits at one quality and the seconds.
+func TestTowardEven(t *testing.T) {
+	got := TowardEven([]float64{1000, 8000, 0}, []float64{10, 10, 10})
+	assert.InDelta(t, 0, got[2], 1e-9)
+	assert.InDelta(t, math.Pow(8, CRFWeight), got[1]/got[0], 1e-9, "a segment of 8x the bits gets 8^w x the share")
+}
