@@ -594,7 +594,9 @@ func TestProgressElapsed(t *testing.T) {
 	require.Positive(t, short.Elapsed, "under a second: from out_time and speed")
 	assert.InEpsilon(t, float64(short.Frame)/short.Elapsed, short.Rate(), 1e-9)
 
-	long := encode("-copyts", "-ss", "20", "-i", src, "-frames:v", "200", "-preset", "medium")
+	// 400 frames: 200 took 0.97 s on an idle machine here, under the
+	// second after which ffmpeg prints its fps.
+	long := encode("-copyts", "-ss", "20", "-i", src, "-frames:v", "400", "-preset", "medium")
 	require.Positive(t, long.FPS, "over a second, ffmpeg's own fps")
 	require.Positive(t, long.Elapsed)
 	assert.InEpsilon(t, float64(long.Frame)/long.FPS, long.Elapsed, 0.05, "the encode's seconds, not the output's times (20 s on)")
