@@ -60,6 +60,9 @@ func TestBitrateTargetOptions(t *testing.T) {
 	assert.Equal(t, []string{"-preset", "veryfast", "-maxrate", "900k", "-bufsize", "1200k", "-b:v", "712k",
 		"-pass", "2", "-passlogfile", "/j/seg-00003.pass"}, x264.FinalOptions(user, "/j/seg-00003.pass", 712345.4),
 		"the second pass keeps the cap and asks for the segment's share")
+	assert.Equal(t, []string{"-preset", "veryfast", "-crf", "33.7", "-pass", "1", "-passlogfile", "/j/seg-00003.pass"},
+		x264.FirstPassOptions(user, "/j/seg-00003.pass", 2.3e6, 33.7),
+		"a segment's own first pass is at the constant quality chosen for its share, not one-pass ABR")
 
 	x265user := []string{"-b:v", "2M", "-x265-params", "keyint=50"}
 	x265, err := PlanBitrate(x265user, "libx265")
@@ -92,7 +95,7 @@ func TestNextQuality(t *testing.T) {
 	x264 := &BitrateTarget{Codec: "libx264", OwnPasses: true}
 	q, ok := x264.NextQuality(23, 4e9, 1e9)
 	assert.True(t, ok)
-	assert.InDelta(t, 35, q, 1e-9, "a quarter of the bits: two halvings of 6 CRF steps")
+	assert.InDelta(t, 31, q, 1e-9, "a quarter of the bits: two halvings of x264's 4 CRF steps")
 	_, ok = x264.NextQuality(23, 1.1e9, 1e9)
 	assert.False(t, ok, "close enough")
 	q, _ = x264.NextQuality(23, 1e12, 1e9)
