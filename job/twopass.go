@@ -109,7 +109,6 @@ func (r *run) analyse(ctx context.Context) error {
 	q := rc.target.StartQuality()
 	var rounds [][]float64              // each round's bits per segment
 	var totals []scheduler.QualityPoint // each round's quality and bits in all
-	var least []float64                 // each segment's bits at the encoder's coarsest quantiser
 	var want float64                    // the budget of the segments measured
 	for round := 0; round < analysisRounds; round++ {
 		bits := make([]float64, len(r.segs))
@@ -140,13 +139,6 @@ func (r *run) analyse(ctx context.Context) error {
 		want = rc.target.Bitrate * measuredSecs
 		rounds = append(rounds, bits)
 		totals = append(totals, scheduler.QualityPoint{Q: q, Bits: measured})
-		least = least[:0]
-		for i, b := range bits {
-			least = append(least, rc.target.LeastBits(q, b))
-			if r.reused[i] {
-				least[i] = 0
-			}
-		}
 		var next float64
 		var again bool
 		if round == 0 {
@@ -168,9 +160,17 @@ func (r *run) analyse(ctx context.Context) error {
 		}
 		q = next
 	}
+	// The floors come from the last round, whose stats the second pass
+	// reads: x264 refuses a rate below what they allow at its coarsest
+	// quantiser.
+	last := totals[len(totals)-1].Q
 	complexity := rounds[len(rounds)-1]
+	least := make([]float64, len(r.segs)) // each segment's bits at the encoder's coarsest quantiser
 	for i, b := range complexity {
-		rc.points[i] = []scheduler.QualityPoint{{Q: totals[len(totals)-1].Q, Bits: b}}
+		rc.points[i] = []scheduler.QualityPoint{{Q: last, Bits: b}}
+		if !r.reused[i] {
+			least[i] = rc.target.LeastBits(last, b)
+		}
 	}
 	if len(rounds) > 1 {
 		// Each segment's bits at the one quality where the measured ones

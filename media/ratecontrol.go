@@ -303,7 +303,8 @@ func (t *BitrateTarget) FirstPassOptions(video []string, stats string, bitrate, 
 }
 
 // QualityScale is the analysis's constant-quality scale: its bounds and
-// how many steps halve the bits (about 6 for CRF). ok is false where the
+// how many steps halve the bits, as first guessed (4 CRF steps for x264,
+// 6 for x265). ok is false where the
 // analysis is not at a constant quality of the encoder's own.
 func (t *BitrateTarget) QualityScale() (lo, hi, stepsPerHalf float64, ok bool) {
 	s := t.scale()

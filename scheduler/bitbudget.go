@@ -297,8 +297,7 @@ type QualityPoint struct {
 // or two measurements. Where there is one, or the two give no usable
 // slope (equal positions, bits that do not fall as the position rises, or
 // a slope more than four times or under a quarter of the usual one), the
-// line falls by
-// half every stepsPerHalf. The result lies in [lo, hi].
+// line falls by half every stepsPerHalf. The result lies in [lo, hi].
 func QualityFor(points []QualityPoint, want, stepsPerHalf, lo, hi float64) float64 {
 	if len(points) == 0 || want <= 0 {
 		return lo
