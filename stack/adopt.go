@@ -13,7 +13,8 @@ import (
 // adoptable is a service of the job that was running before a restart.
 type adoptable struct {
 	serviceID, name string
-	node            int // index in x.Nodes
+	node            int  // index in x.Nodes
+	gated           bool // it runs its command behind a gate (serviceGate)
 }
 
 // Adopt finds the job's services left by an earlier run of the scheduler:
@@ -51,7 +52,9 @@ func (x *Executor) Adopt(ctx context.Context, jobID string) error {
 			_ = x.Engine.ServiceRemove(ctx, s.ID)
 			continue
 		}
-		x.adopt[key] = adoptable{serviceID: s.ID, name: s.Spec.Name, node: node}
+		cmd := s.Spec.TaskTemplate.ContainerSpec.Command
+		gated := len(cmd) == 3 && cmd[0] == "dswarm" && cmd[1] == "standby"
+		x.adopt[key] = adoptable{serviceID: s.ID, name: s.Spec.Name, node: node, gated: gated}
 	}
 	return nil
 }
@@ -124,6 +127,14 @@ func (x *Executor) runAdopted(ctx context.Context, t job.Task, a adoptable) (job
 		t.OnStart(node.Hostname)
 	}
 	res := job.TaskResult{Node: node.Hostname, Started: time.Now()}
-	err := x.await(ctx, t, a.serviceID, a.name, node, t.OnProgress, &res, false)
+	gate := ""
+	x.mu.Lock()
+	workDir := x.workDir
+	x.mu.Unlock()
+	if a.gated && workDir != "" {
+		gate = serviceGate(x.HostRoot, workDir, a.name)
+		defer removeGate(gate)
+	}
+	err := x.await(ctx, t, a.serviceID, a.name, gate, node, t.OnProgress, &res, false)
 	return res, err
 }

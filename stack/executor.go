@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -353,7 +354,7 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	if sb := x.claimStandby(ni, t); sb != nil {
 		defer x.forgetStandby(sb)
 		if err := WriteGate(sb.gate, spec.TaskTemplate.ContainerSpec.Command); err == nil {
-			return res, x.await(ctx, t, sb.serviceID, spec.Name, node, onProgress, &res, false)
+			return res, x.await(ctx, t, sb.serviceID, spec.Name, sb.gate, node, onProgress, &res, false)
 		}
 		// The gate could not be written: the standby goes, the task
 		// starts as usual.
@@ -364,19 +365,53 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	if err := x.ensureNetwork(ctx); err != nil {
 		return res, err
 	}
+	// An ffmpeg task runs behind a gate of its own, as in a standby, so
+	// that its end is read from its exit file (see exitFile).
+	gate := x.taskGate(t, spec.Name)
+	if gate != "" {
+		if err := WriteGate(gate, spec.TaskTemplate.ContainerSpec.Command); err != nil {
+			return res, err
+		}
+		defer removeGate(gate)
+		spec.TaskTemplate.ContainerSpec.Command = StandbyCommand(x.rewrite([]string{gate})[0])
+	}
 	created, err := x.Engine.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{QueryRegistry: false})
 	if err != nil {
 		return res, fmt.Errorf("create service %s: %w", spec.Name, err)
 	}
-	err = x.await(ctx, t, created.ID, spec.Name, node, onProgress, &res, true)
+	err = x.await(ctx, t, created.ID, spec.Name, gate, node, onProgress, &res, true)
 	return res, err
+}
+
+// taskGate is the gate file a new service for task t runs behind, or ""
+// where it runs its command itself: a task of dswarm's own, or a job
+// without a work folder for the gates (no Confine).
+func (x *Executor) taskGate(t job.Task, service string) string {
+	if t.Program != "" && t.Program != "ffmpeg" {
+		return ""
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.workDir == "" || x.NoStandby {
+		return ""
+	}
+	gate := serviceGate(x.HostRoot, x.workDir, service)
+	removeGate(gate) // an attempt's name comes again when a resumed run starts it anew
+	return gate
+}
+
+// serviceGate is the gate of the task service named service. Unlike a
+// standby's, it is not removed when a resumed run confines the work folder
+// (removeGates): a task that run adopts may not have read it yet.
+func serviceGate(hostRoot, workDir, service string) string {
+	return filepath.Join(hostRoot, workDir, ".task-"+service+".gate")
 }
 
 // await waits for a task's service to end, reads its last output once (the
 // final -progress report, with ffmpeg's own fps over the whole task, and
 // the lines the task asked for), and removes the service. fresh says the
 // service was just created (its start-up is measured).
-func (x *Executor) await(ctx context.Context, t job.Task, serviceID, name string, node scheduler.Node, onProgress func(media.Progress), res *job.TaskResult, fresh bool) error {
+func (x *Executor) await(ctx context.Context, t job.Task, serviceID, name, gate string, node scheduler.Node, onProgress func(media.Progress), res *job.TaskResult, fresh bool) error {
 	defer func() {
 		// The job's context may be cancelled already: removal must still happen.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -385,12 +420,20 @@ func (x *Executor) await(ctx context.Context, t job.Task, serviceID, name string
 		// label: RemoveJob runs at the end of every job.
 		_ = x.Engine.ServiceRemove(rctx, serviceID)
 	}()
-	err := x.wait(ctx, serviceID, name, node, onProgress, fresh)
+	err := x.wait(ctx, serviceID, name, gate, node, onProgress, fresh)
 	res.Finished = time.Now()
 	if err != nil || (onProgress == nil && !t.CaptureOutput) {
 		return err
 	}
 	taskID, out := x.serviceOutput(ctx, serviceID)
+	if gate != "" && onProgress != nil {
+		// Ended by its exit file: the log driver may not have stored the
+		// last lines yet. ffmpeg's last report (progress=end) closes them.
+		for try := 0; try < 20 && !endReported(out); try++ {
+			time.Sleep(50 * time.Millisecond)
+			taskID, out = x.serviceOutput(ctx, serviceID)
+		}
+	}
 	if p, ok := progressOf(out); ok && onProgress != nil {
 		if p.Rate() == 0 {
 			x.clockFromLogs(ctx, taskID, &p)
@@ -467,7 +510,11 @@ func (x *Executor) progressEvery() time.Duration {
 // remains the only signal for tasks on other nodes than the manager (Swarm
 // publishes no task events). fresh: the service was just created, and its
 // time to running is measured for the standbys.
-func (x *Executor) wait(ctx context.Context, serviceID, name string, node scheduler.Node, onProgress func(media.Progress), fresh bool) error {
+//
+// A task behind a gate (gate != "") has ended well as soon as its exit file
+// says 0, which is read every exitPoll; any other status waits for Swarm's
+// report, whose message names the cause.
+func (x *Executor) wait(ctx context.Context, serviceID, name, gate string, node scheduler.Node, onProgress func(media.Progress), fresh bool) error {
 	poll := x.Poll
 	if poll <= 0 {
 		poll = 250 * time.Millisecond
@@ -487,12 +534,23 @@ func (x *Executor) wait(ctx context.Context, serviceID, name string, node schedu
 	x.mu.Unlock()
 	wake := x.events.subscribe(serviceID)
 	defer x.events.unsubscribe(serviceID)
+	var exited <-chan time.Time
+	if gate != "" {
+		t := time.NewTicker(exitPoll)
+		defer t.Stop()
+		exited = t.C
+	}
 	lastNodeCheck, lastProgress := time.Now(), time.Now()
 	running := false
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-exited:
+			if exitedOK(gate) {
+				return nil
+			}
+			continue
 		case <-ticker.C:
 		case <-wake:
 		}
@@ -627,6 +685,17 @@ func (x *Executor) clockFromLogs(ctx context.Context, taskID string, p *media.Pr
 	if frames, secs, ok := reportClock(ctx, x.Engine, taskID); ok {
 		p.Elapsed = float64(p.Frame) * secs / float64(frames)
 	}
+}
+
+// exitPoll is how often a gated task's exit file is looked for: a stat on
+// the storage, no request to the manager.
+const exitPoll = 25 * time.Millisecond
+
+// endReported reports whether log lines hold ffmpeg's last -progress
+// report.
+func endReported(lines []string) bool {
+	p, ok := progressOf(lines)
+	return ok && p.Done
 }
 
 // progressOf reads the latest complete -progress report in log lines.

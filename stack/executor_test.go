@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,6 +45,7 @@ type fakeEngine struct {
 	created0 map[string]time.Time
 	progress func(spec swarm.ServiceSpec, elapsed time.Duration) int64
 	onCreate func(live map[string]swarm.ServiceSpec) // called with the lock held
+	gates    map[string]string                       // service ID -> the gate it ran behind
 }
 
 func newFake(outcome func(swarm.ServiceSpec) (swarm.TaskState, int)) *fakeEngine {
@@ -56,8 +58,25 @@ func (f *fakeEngine) ServiceCreate(_ context.Context, spec swarm.ServiceSpec, op
 	if opts.QueryRegistry {
 		return swarm.ServiceCreateResponse{}, errors.New("no registry here")
 	}
-	f.created = append(f.created, spec)
 	id := spec.Name + "-id"
+	if cmd := spec.TaskTemplate.ContainerSpec.Command; len(cmd) == 3 && cmd[0] == "dswarm" && cmd[1] == "standby" {
+		// A task behind a gate dswarm wrote first: the container runs
+		// the gate's command at once, and leaves its exit status.
+		if b, err := os.ReadFile(cmd[2]); err == nil {
+			var argv []string
+			if err := json.Unmarshal(b, &argv); err != nil {
+				return swarm.ServiceCreateResponse{}, err
+			}
+			cs := *spec.TaskTemplate.ContainerSpec
+			cs.Command = argv
+			spec.TaskTemplate.ContainerSpec = &cs
+			if f.gates == nil {
+				f.gates = map[string]string{}
+			}
+			f.gates[id] = cmd[2]
+		}
+	}
+	f.created = append(f.created, spec)
 	f.live[id] = spec
 	if f.created0 == nil {
 		f.created0 = map[string]time.Time{}
@@ -97,6 +116,11 @@ func (f *fakeEngine) TaskList(_ context.Context, opts swarm.TaskListOptions) ([]
 		}
 	} else {
 		state, code = f.outcome(spec)
+	}
+	if gate := f.gates[id]; gate != "" && (state == swarm.TaskStateComplete || state == swarm.TaskStateFailed) {
+		if err := WriteExit(gate, code); err != nil {
+			return nil, err
+		}
 	}
 	t := swarm.Task{ID: id + "-task", Status: swarm.TaskStatus{State: state, Err: f.taskErr, ContainerStatus: &swarm.ContainerStatus{ExitCode: code}}}
 	return []swarm.Task{t}, nil

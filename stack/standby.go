@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
@@ -81,6 +82,40 @@ func WriteGate(path string, argv []string) error {
 // over only then (one whose container failed to start, or whose image has
 // no `dswarm standby`, never says so).
 func readyFile(gate string) string { return gate + ".ready" }
+
+// exitFile is where a task run through a gate leaves its exit status when
+// its command ends: dswarm reads it sooner than Swarm reports the task's
+// end (its agent reports a task's state to the manager 0.3-0.4 s after the
+// container exits, on the test swarm), and starts what waited for the task
+// that much earlier. Swarm's own report stays the authority for failures.
+func exitFile(gate string) string { return gate + ".exit" }
+
+// WriteExit leaves a gated command's exit status beside its gate: written
+// to a temporary file and renamed, so a reader sees all of it or nothing.
+func WriteExit(gate string, code int) error {
+	tmp := exitFile(gate) + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(code)+"\n"), 0o644); err != nil {
+		return fmt.Errorf("exit status: %w", err)
+	}
+	if err := os.Rename(tmp, exitFile(gate)); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("exit status: %w", err)
+	}
+	return nil
+}
+
+// exitedOK reports whether the command behind gate has ended with status 0.
+func exitedOK(gate string) bool {
+	b, err := os.ReadFile(exitFile(gate))
+	return err == nil && strings.TrimSpace(string(b)) == "0"
+}
+
+// removeGate removes a gate and the marks its standby left.
+func removeGate(gate string) {
+	for _, f := range []string{gate, readyFile(gate), exitFile(gate)} {
+		os.Remove(f)
+	}
+}
 
 // AwaitGate says the standby is ready, waits until gate exists and returns
 // the command in it: ffmpeg and its arguments, nothing else.
@@ -322,6 +357,5 @@ func (x *Executor) forgetStandby(s *standby) {
 		}
 	}
 	x.standbys = keep
-	os.Remove(s.gate)
-	os.Remove(readyFile(s.gate))
+	removeGate(s.gate)
 }

@@ -270,3 +270,57 @@ func TestAudioRunsAlongside(t *testing.T) {
 		assert.Equal(t, 1, x.d.Busy(i), "no slot taken or given back")
 	}
 }
+
+// TestGatedTaskEndsOnItsExitFile: a new task's service runs its ffmpeg
+// behind a gate of its own, and the task has ended well as soon as the
+// gate's exit file says 0, though Swarm still reports it running (it does
+// 0.3-0.4 s later). Any other status is not taken for an end: the task
+// waits for Swarm's report, which names the cause. No gate file is left.
+func TestGatedTaskEndsOnItsExitFile(t *testing.T) {
+	for _, code := range []int{0, 3} {
+		t.Run(fmt.Sprint("exit ", code), func(t *testing.T) {
+			f := newFake(func(swarm.ServiceSpec) (swarm.TaskState, int) { return swarm.TaskStateRunning, 0 })
+			x := newExec(f)
+			dir := t.TempDir()
+			x.HostRoot, x.NodeRoot, x.workDir = dir, dir, "work" // the fake reads the gate where the node would
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "work"), 0o755))
+			x.Poll = time.Hour // Swarm's report of the end never comes
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			out := filepath.Join(dir, "work", "out.mkv")
+			errc := make(chan error, 1)
+			go func() {
+				_, err := x.Run(ctx, job.Task{JobID: "j", Name: "merge", Role: job.RoleMerge, Segment: -1, Attempt: 1,
+					Args: []string{"-i", "in.mp4", out}})
+				errc <- err
+			}()
+			var gate string
+			require.Eventually(t, func() bool {
+				f.mu.Lock()
+				defer f.mu.Unlock()
+				for _, g := range f.gates {
+					gate = g
+				}
+				return gate != ""
+			}, time.Second, time.Millisecond)
+			f.mu.Lock()
+			spec := f.created[0]
+			f.mu.Unlock()
+			assert.Equal(t, filepath.Join(dir, "work"), filepath.Dir(gate), "the gate is in the job's work folder")
+			argv := spec.TaskTemplate.ContainerSpec.Command
+			assert.Equal(t, "ffmpeg", argv[0], "the gate holds the task's command")
+			assert.Equal(t, out, argv[len(argv)-1], "the gate holds the task's command")
+
+			require.NoError(t, WriteExit(gate, code))
+			err := <-errc
+			if code == 0 {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, context.DeadlineExceeded, "a failed command waits for Swarm's report")
+			}
+			assert.Empty(t, f.live, "the service is removed")
+			left, _ := filepath.Glob(filepath.Join(dir, "work", ".*"))
+			assert.Empty(t, left, "gate files left")
+		})
+	}
+}
