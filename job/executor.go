@@ -117,6 +117,13 @@ type Confiner interface {
 	UserIDs() (uid, gid int, err error)
 }
 
+// Warmer is an Executor that can get its nodes ready for a job's first
+// tasks (containers started, networks set up) while the job probes and
+// plans. The runner calls Warm once, after Confine.
+type Warmer interface {
+	Warm(jobID string)
+}
+
 // Local runs tasks as ffmpeg processes on this machine.
 type Local struct {
 	Hostname string

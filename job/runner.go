@@ -84,6 +84,9 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 			return nil, err
 		}
 	}
+	if w, ok := exec.(Warmer); ok {
+		w.Warm(id)
+	}
 	sandbox, err := media.NewSandbox(uid, gid)
 	if err != nil {
 		return nil, err

@@ -351,7 +351,7 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	if t.OnStart != nil {
 		t.OnStart(node.Hostname)
 	}
-	if sb := x.claimStandby(ni, t); sb != nil {
+	if sb := x.awaitStandby(ctx, ni, t); sb != nil {
 		defer x.forgetStandby(sb)
 		if err := WriteGate(sb.gate, spec.TaskTemplate.ContainerSpec.Command); err == nil {
 			return res, x.await(ctx, t, sb.serviceID, spec.Name, sb.gate, node, onProgress, &res, false)

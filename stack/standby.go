@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/filters"
@@ -206,6 +207,11 @@ func (x *Executor) nearEnd(ni int, left time.Duration) {
 	if n >= max(x.Nodes[ni].Slots, 1) || merge && n > 0 {
 		return
 	}
+	go x.runStandby(x.newStandby(ni, merge))
+}
+
+// newStandby records a standby for node ni, to be created; x.mu is held.
+func (x *Executor) newStandby(ni int, merge bool) *standby {
 	x.gates++
 	if x.runTag == "" {
 		// A scheduler restarted mid-job runs the job again in the same
@@ -217,13 +223,51 @@ func (x *Executor) nearEnd(ni int, left time.Duration) {
 	s := &standby{node: ni, merge: merge, created: time.Now(), name: fmt.Sprintf("standby-%s-%d", x.runTag, x.gates)}
 	s.gate = filepath.Join(x.HostRoot, x.workDir, fmt.Sprintf(".%s.gate", s.name))
 	x.standbys = append(x.standbys, s)
-	go x.runStandby(s)
+	return s
 }
 
-// runStandby creates the standby's service and watches it until a task
-// takes it over; unclaimed, it is removed once its node's slots have been
-// free for a while (the dispatcher gave the work elsewhere), or if it fails.
+// Warm implements job.Warmer: a standby on every node, started while the
+// job probes and plans, takes the node's first segment, whose service's
+// start-up (1-1.6 s on the test swarm, its node's network set up with it)
+// then falls in the probe's time instead of after it. The services exist
+// when Warm returns, so RemoveJob finds them whatever becomes of the job.
+func (x *Executor) Warm(jobID string) {
+	x.mu.Lock()
+	if x.NoStandby || x.standbyOff || x.workDir == "" {
+		x.mu.Unlock()
+		return
+	}
+	x.jobID = jobID
+	var made []*standby
+	for ni, n := range x.Nodes {
+		if !x.lost[n.ID] {
+			made = append(made, x.newStandby(ni, false))
+		}
+	}
+	x.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range made {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if x.createStandby(s) {
+				go x.watchStandby(s)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// runStandby creates the standby's service and watches it.
 func (x *Executor) runStandby(s *standby) {
+	if x.createStandby(s) {
+		x.watchStandby(s)
+	}
+}
+
+// createStandby creates the standby's service; false (and the standby
+// dropped) if it could not.
+func (x *Executor) createStandby(s *standby) bool {
 	ctx := context.Background()
 	node := x.Nodes[s.node]
 	role := job.RoleSegment
@@ -233,7 +277,7 @@ func (x *Executor) runStandby(s *standby) {
 	mounts, err := x.taskMounts(job.Task{Role: role, Name: s.name})
 	if err != nil {
 		x.dropStandby(ctx, s, false)
-		return
+		return false
 	}
 	spec := ServiceSpec(TaskSpec{
 		JobID:    x.jobID,
@@ -251,35 +295,57 @@ func (x *Executor) runStandby(s *standby) {
 	spec.TaskTemplate.Placement.Platforms = ImagePlatforms(node.Image)
 	if err := x.ensureNetwork(ctx); err != nil {
 		x.dropStandby(ctx, s, false)
-		return
+		return false
 	}
 	created, err := x.Engine.ServiceCreate(ctx, spec, swarm.ServiceCreateOptions{QueryRegistry: false})
 	if err != nil {
 		x.dropStandby(ctx, s, false)
-		return
+		return false
 	}
 	x.mu.Lock()
 	s.serviceID = created.ID
 	x.mu.Unlock()
-	wake := x.events.subscribe(created.ID)
-	defer x.events.unsubscribe(created.ID)
+	return true
+}
+
+// watchStandby watches a standby's service until a task takes it over;
+// unclaimed, it is removed once its node's slots have been free for a
+// while (the dispatcher gave the work elsewhere), or if it fails. One made
+// before the job placed its segments (Warm) waits for that, and ends with
+// its service if the job ends first.
+func (x *Executor) watchStandby(s *standby) {
+	ctx := context.Background()
+	node := x.Nodes[s.node]
+	id := s.serviceID
+	wake := x.events.subscribe(id)
+	defer x.events.unsubscribe(id)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
-	var idleSince time.Time
+	var idleSince, lastSeen time.Time
 	for {
 		select {
 		case <-tick.C:
 		case <-wake:
 		}
 		x.mu.Lock()
-		claimed := s.claimed
-		own := x.d.Busy(s.node) - x.Pool.Others(x.jobID, node.ID)
-		if s.merge {
-			own += len(x.races) // segments still run: the merge is to come
+		claimed, placed := s.claimed, x.d != nil
+		own := 1 // not placed yet: its segments are to come
+		if placed {
+			own = x.d.Busy(s.node) - x.Pool.Others(x.jobID, node.ID)
+			if s.merge {
+				own += len(x.races) // segments still run: the merge is to come
+			}
 		}
 		x.mu.Unlock()
 		if claimed {
 			return // the task that took it over removes it
+		}
+		if !placed && time.Since(lastSeen) > 2*time.Second {
+			if !x.serviceExists(ctx, id) {
+				x.dropStandby(ctx, s, false) // the job ended before its segments
+				return
+			}
+			lastSeen = time.Now()
 		}
 		if own > 0 {
 			idleSince = time.Time{}
@@ -290,7 +356,7 @@ func (x *Executor) runStandby(s *standby) {
 			x.dropStandby(ctx, s, false)
 			return
 		}
-		tasks, err := x.Engine.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", created.ID))})
+		tasks, err := x.Engine.TaskList(ctx, swarm.TaskListOptions{Filters: filters.NewArgs(filters.Arg("service", id))})
 		if err == nil && len(tasks) > 0 {
 			switch latest(tasks).Status.State {
 			case swarm.TaskStateFailed, swarm.TaskStateRejected, swarm.TaskStateComplete,
@@ -324,14 +390,58 @@ func (x *Executor) dropStandby(ctx context.Context, s *standby, off bool) {
 	}
 }
 
-// claimStandby takes over a standby on node ni for task t, if one is up
-// and made for t's kind: a segment's, or the merge's (which may write its
-// output file).
-func (x *Executor) claimStandby(ni int, t job.Task) *standby {
+// awaitStandby takes over a standby on node ni for task t: one that is up,
+// or else one still starting that was made recently enough to be up before
+// a new service would be (within two start-ups of its creation).
+func (x *Executor) awaitStandby(ctx context.Context, ni int, t job.Task) *standby {
+	for {
+		if sb := x.claimStandby(ni, t); sb != nil {
+			return sb
+		}
+		if !x.standbyComing(ni, t) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// standbyKind says whether task t may run in a standby, and in which kind:
+// a segment's, or the merge's (which may write its output file).
+func standbyKind(t job.Task) (merge, ok bool) {
 	if t.Program != "" && t.Program != "ffmpeg" || t.Role != job.RoleSegment && t.Role != job.RoleMerge {
+		return false, false
+	}
+	return t.Role == job.RoleMerge, true
+}
+
+// standbyComing reports whether a standby for t on node ni is starting.
+func (x *Executor) standbyComing(ni int, t job.Task) bool {
+	merge, ok := standbyKind(t)
+	if !ok {
+		return false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	limit := 2 * x.startupTime()
+	for _, s := range x.standbys {
+		if s.node == ni && s.merge == merge && !s.claimed && !s.gone && time.Since(s.created) < limit {
+			return true
+		}
+	}
+	return false
+}
+
+// claimStandby takes over a standby on node ni for task t, if one is up
+// and made for t's kind.
+func (x *Executor) claimStandby(ni int, t job.Task) *standby {
+	merge, ok := standbyKind(t)
+	if !ok {
 		return nil
 	}
-	merge := t.Role == job.RoleMerge
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, s := range x.standbys {

@@ -22,6 +22,7 @@ import (
 type standbyFake struct {
 	*fakeEngine
 	fail     bool            // standbys fail at once (an image without `dswarm standby`)
+	upAfter  time.Duration   // a standby's container is up this long after its creation
 	swapped  map[string]bool // standby services whose gate was read
 	standbys []swarm.ServiceSpec
 }
@@ -33,7 +34,10 @@ func (s *standbyFake) ServiceCreate(ctx context.Context, spec swarm.ServiceSpec,
 		s.mu.Unlock()
 		if !s.fail { // the container is up and waits
 			cmd := spec.TaskTemplate.ContainerSpec.Command
-			if err := os.WriteFile(readyFile(cmd[len(cmd)-1]), nil, 0o644); err != nil {
+			ready := readyFile(cmd[len(cmd)-1])
+			if s.upAfter > 0 {
+				time.AfterFunc(s.upAfter, func() { _ = os.WriteFile(ready, nil, 0o644) })
+			} else if err := os.WriteFile(ready, nil, 0o644); err != nil {
 				return swarm.ServiceCreateResponse{}, err
 			}
 		}
@@ -323,4 +327,65 @@ func TestGatedTaskEndsOnItsExitFile(t *testing.T) {
 			assert.Empty(t, left, "gate files left")
 		})
 	}
+}
+
+// TestWarmStandbysTakeTheFirstSegments: Warm starts a standby on every
+// node before the job has planned anything (their services exist when it
+// returns), and each node's first segment runs in one, also when the
+// standby is still starting at the hand-out: it is waited for rather than
+// a new service started beside it.
+func TestWarmStandbysTakeTheFirstSegments(t *testing.T) {
+	for _, upAfter := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(fmt.Sprint("up after ", upAfter), func(t *testing.T) {
+			f, x, dir := standbyExec(t)
+			f.upAfter = upAfter
+			x.Startup = time.Second // a new service would take this long
+			for i := range x.Nodes {
+				x.Nodes[i].Weight = 40 // one segment per node
+			}
+			x.Warm("job1")
+			f.mu.Lock()
+			warmed := len(f.standbys)
+			f.mu.Unlock()
+			require.Equal(t, 3, warmed, "a standby per node, made before Warm returns")
+			_, err := x.Place("job1", segmentsOf(3, 25))
+			require.NoError(t, err)
+			nodes := runSegments(t, x, 3, dir)
+			assert.ElementsMatch(t, []string{"node1", "node2", "node3"}, nodes)
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			for _, s := range f.created {
+				assert.NotEqual(t, "segment", s.Labels[LabelRole], "a segment started a service of its own: %s", s.Name)
+			}
+			assert.Len(t, f.swapped, 3, "each node's standby took its first segment")
+		})
+	}
+}
+
+// TestWarmStandbyEndsWithItsJob: a standby Warm made for a job that ends
+// before placing anything (its input failed the probe) ends once RemoveJob
+// has removed its service.
+func TestWarmStandbyEndsWithItsJob(t *testing.T) {
+	f, x, _ := standbyExec(t)
+	x.Warm("job1")
+	f.mu.Lock()
+	ids := make([]string, 0, len(f.live))
+	for id := range f.live {
+		ids = append(ids, id)
+	}
+	f.mu.Unlock()
+	require.Len(t, ids, 3)
+	for _, id := range ids {
+		require.NoError(t, f.ServiceRemove(context.Background(), id))
+	}
+	require.Eventually(t, func() bool {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		for _, s := range x.standbys {
+			if !s.gone {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 50*time.Millisecond, "the standbys' watchers saw their services go")
 }
