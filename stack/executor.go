@@ -346,7 +346,9 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	}
 	ts.Platforms = ImagePlatforms(node.Image)
 	spec := ServiceSpec(ts)
-	x.keepNetwork(t.JobID)
+	if x.needsKeepers(t) {
+		x.keepNetwork(t.JobID)
+	}
 	res.Started = time.Now()
 	if t.OnStart != nil {
 		t.OnStart(node.Hostname)
