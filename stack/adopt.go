@@ -52,8 +52,7 @@ func (x *Executor) Adopt(ctx context.Context, jobID string) error {
 			_ = x.Engine.ServiceRemove(ctx, s.ID)
 			continue
 		}
-		cmd := s.Spec.TaskTemplate.ContainerSpec.Command
-		gated := len(cmd) == 3 && cmd[0] == "dswarm" && cmd[1] == "standby"
+		gated := isStandbyCommand(s.Spec.TaskTemplate.ContainerSpec.Command)
 		x.adopt[key] = adoptable{serviceID: s.ID, name: s.Spec.Name, node: node, gated: gated}
 	}
 	return nil

@@ -386,8 +386,9 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 }
 
 // taskGate is the gate file a new service for task t runs behind, or ""
-// where it runs its command itself: a task of dswarm's own, or a job
-// without a work folder for the gates (no Confine).
+// where it runs its command itself: a task of dswarm's own, a job without
+// a work folder for the gates (no Confine), or one that does without
+// `dswarm standby` (NoStandby).
 func (x *Executor) taskGate(t job.Task, service string) string {
 	if t.Program != "" && t.Program != "ffmpeg" {
 		return ""

@@ -59,7 +59,7 @@ func (f *fakeEngine) ServiceCreate(_ context.Context, spec swarm.ServiceSpec, op
 		return swarm.ServiceCreateResponse{}, errors.New("no registry here")
 	}
 	id := spec.Name + "-id"
-	if cmd := spec.TaskTemplate.ContainerSpec.Command; len(cmd) == 3 && cmd[0] == "dswarm" && cmd[1] == "standby" {
+	if cmd := spec.TaskTemplate.ContainerSpec.Command; isStandbyCommand(cmd) {
 		// A task behind a gate dswarm wrote first: the container runs
 		// the gate's command at once, and leaves its exit status.
 		if b, err := os.ReadFile(cmd[2]); err == nil {

@@ -61,6 +61,11 @@ func removeGates(dir string) {
 // gate (the path in the task's container) and runs it.
 func StandbyCommand(gate string) []string { return []string{"dswarm", "standby", gate} }
 
+// isStandbyCommand reports whether cmd is a StandbyCommand.
+func isStandbyCommand(cmd []string) bool {
+	return len(cmd) == 3 && cmd[0] == "dswarm" && cmd[1] == "standby"
+}
+
 // WriteGate hands a standby its command: written to a temporary file and
 // renamed, so the standby never reads half of it.
 func WriteGate(path string, argv []string) error {
