@@ -36,8 +36,16 @@ type standby struct {
 	merge           bool   // for the merge (its mounts differ), else a segment
 	gate            string // the gate file on this machine
 	claimed, gone   bool
+	placed          bool // its node has taken its task (Swarm's state past pending)
 	created         time.Time
 }
+
+// standbyPatience is how long after its creation a task waits at most for
+// a standby its node is starting. A node that has placed the standby is
+// setting its container up, and a new service would queue behind the same
+// work (the first container of a job on a node also sets the node's network
+// up: 3-3.5 s on the test swarm, where a service otherwise starts in 1.5 s).
+const standbyPatience = 15 * time.Second
 
 // newRunTag is a short random mark for one run's standby names.
 func newRunTag() string {
@@ -327,23 +335,31 @@ func (x *Executor) watchStandby(s *standby) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	var idleSince, lastSeen time.Time
-	for {
-		select {
-		case <-tick.C:
-		case <-wake:
+	for first := true; ; first = false {
+		if !first {
+			select {
+			case <-tick.C:
+			case <-wake:
+			}
 		}
 		x.mu.Lock()
-		claimed, placed := s.claimed, x.d != nil
+		claimed, gone, placed := s.claimed, s.gone, x.d != nil
 		own := 1 // not placed yet: its segments are to come
-		if placed {
+		switch {
+		case placed && !s.merge && x.d.Pending() == 0:
+			// No segment is left to hand out: an idle segment standby
+			// would only hold its reservation, which the merge's standby
+			// or service may need on this node.
+			own = 0
+		case placed:
 			own = x.d.Busy(s.node) - x.Pool.Others(x.jobID, node.ID)
 			if s.merge {
 				own += len(x.races) // segments still run: the merge is to come
 			}
 		}
 		x.mu.Unlock()
-		if claimed {
-			return // the task that took it over removes it
+		if claimed || gone {
+			return // the task that took it over removes it, or it went
 		}
 		if !placed && time.Since(lastSeen) > 2*time.Second {
 			if !x.serviceExists(ctx, id) {
@@ -370,6 +386,11 @@ func (x *Executor) watchStandby(s *standby) {
 				// `dswarm standby`, say. No more standbys for this job.
 				x.dropStandby(ctx, s, true)
 				return
+			case swarm.TaskStateNew, swarm.TaskStatePending:
+			default:
+				x.mu.Lock()
+				s.placed = true
+				x.mu.Unlock()
 			}
 		}
 	}
@@ -396,14 +417,18 @@ func (x *Executor) dropStandby(ctx context.Context, s *standby, off bool) {
 }
 
 // awaitStandby takes over a standby on node ni for task t: one that is up,
-// or else one still starting that was made recently enough to be up before
-// a new service would be (within two start-ups of its creation).
+// or else one still starting (see standbyComing). If none comes, the
+// standbys of t's kind still starting on ni are removed: the new service t
+// starts instead takes their share of the node, and one of them placed
+// later would hold a reservation that the node's next task (the merge's
+// service, say) then could not get.
 func (x *Executor) awaitStandby(ctx context.Context, ni int, t job.Task) *standby {
 	for {
 		if sb := x.claimStandby(ni, t); sb != nil {
 			return sb
 		}
 		if !x.standbyComing(ni, t) {
+			x.dropLate(ctx, ni, t)
 			return nil
 		}
 		select {
@@ -423,7 +448,9 @@ func standbyKind(t job.Task) (merge, ok bool) {
 	return t.Role == job.RoleMerge, true
 }
 
-// standbyComing reports whether a standby for t on node ni is starting.
+// standbyComing reports whether a standby for t on node ni is starting:
+// one made within two start-ups, or one its node has taken and is setting
+// up, within standbyPatience.
 func (x *Executor) standbyComing(ni int, t job.Task) bool {
 	merge, ok := standbyKind(t)
 	if !ok {
@@ -433,11 +460,36 @@ func (x *Executor) standbyComing(ni int, t job.Task) bool {
 	defer x.mu.Unlock()
 	limit := 2 * x.startupTime()
 	for _, s := range x.standbys {
-		if s.node == ni && s.merge == merge && !s.claimed && !s.gone && time.Since(s.created) < limit {
+		if s.node != ni || s.merge != merge || s.claimed || s.gone {
+			continue
+		}
+		if age := time.Since(s.created); age < limit || s.placed && age < standbyPatience {
 			return true
 		}
 	}
 	return false
+}
+
+// dropLate removes the unclaimed standbys of t's kind on node ni that are
+// not up.
+func (x *Executor) dropLate(ctx context.Context, ni int, t job.Task) {
+	merge, ok := standbyKind(t)
+	if !ok {
+		return
+	}
+	x.mu.Lock()
+	var late []*standby
+	for _, s := range x.standbys {
+		if s.node == ni && s.merge == merge && !s.claimed && !s.gone {
+			if _, err := os.Stat(readyFile(s.gate)); err != nil {
+				late = append(late, s)
+			}
+		}
+	}
+	x.mu.Unlock()
+	for _, s := range late {
+		x.dropStandby(ctx, s, false)
+	}
 }
 
 // claimStandby takes over a standby on node ni for task t, if one is up

@@ -23,6 +23,7 @@ type standbyFake struct {
 	*fakeEngine
 	fail     bool            // standbys fail at once (an image without `dswarm standby`)
 	upAfter  time.Duration   // a standby's container is up this long after its creation
+	stuck    bool            // standbys are never placed (Swarm keeps them pending)
 	swapped  map[string]bool // standby services whose gate was read
 	standbys []swarm.ServiceSpec
 }
@@ -32,7 +33,7 @@ func (s *standbyFake) ServiceCreate(ctx context.Context, spec swarm.ServiceSpec,
 		s.mu.Lock()
 		s.standbys = append(s.standbys, spec)
 		s.mu.Unlock()
-		if !s.fail { // the container is up and waits
+		if !s.fail && !s.stuck { // the container is up and waits
 			cmd := spec.TaskTemplate.ContainerSpec.Command
 			ready := readyFile(cmd[len(cmd)-1])
 			if s.upAfter > 0 {
@@ -43,7 +44,7 @@ func (s *standbyFake) ServiceCreate(ctx context.Context, spec swarm.ServiceSpec,
 		}
 	}
 	created, err := s.fakeEngine.ServiceCreate(ctx, spec, opts)
-	if err == nil && spec.Labels[LabelRole] == "standby" && !s.fail {
+	if err == nil && spec.Labels[LabelRole] == "standby" && !s.fail && !s.stuck {
 		// The container looks at its gate as soon as it is up.
 		s.mu.Lock()
 		_, err = s.swap(created.ID)
@@ -78,6 +79,10 @@ func (s *standbyFake) TaskList(ctx context.Context, opts swarm.TaskListOptions) 
 	id := opts.Filters.Get("service")[0]
 	s.mu.Lock()
 	spec, ok := s.live[id]
+	if ok && spec.Labels[LabelRole] == "standby" && s.stuck {
+		s.mu.Unlock()
+		return []swarm.Task{{ID: id + "-task", Status: swarm.TaskStatus{State: swarm.TaskStatePending, Err: "no suitable node (insufficient resources on 1 node)"}}}, nil
+	}
 	if ok && spec.Labels[LabelRole] == "standby" && !s.swapped[id] {
 		swapped, err := s.swap(id)
 		if err != nil {
@@ -335,11 +340,20 @@ func TestGatedTaskEndsOnItsExitFile(t *testing.T) {
 // standby is still starting at the hand-out: it is waited for rather than
 // a new service started beside it.
 func TestWarmStandbysTakeTheFirstSegments(t *testing.T) {
-	for _, upAfter := range []time.Duration{0, 300 * time.Millisecond} {
-		t.Run(fmt.Sprint("up after ", upAfter), func(t *testing.T) {
+	for _, c := range []struct {
+		upAfter, startup time.Duration
+	}{
+		{0, time.Second},
+		{300 * time.Millisecond, time.Second},
+		// Placed by its node but up only after four start-ups: the node
+		// sets its network up with a job's first container, and a new
+		// service would wait behind that too.
+		{400 * time.Millisecond, 100 * time.Millisecond},
+	} {
+		t.Run(fmt.Sprint("up after ", c.upAfter, ", start-up ", c.startup), func(t *testing.T) {
 			f, x, dir := standbyExec(t)
-			f.upAfter = upAfter
-			x.Startup = time.Second // a new service would take this long
+			f.upAfter = c.upAfter
+			x.Startup = c.startup // a new service would take this long
 			for i := range x.Nodes {
 				x.Nodes[i].Weight = 40 // one segment per node
 			}
@@ -360,6 +374,35 @@ func TestWarmStandbysTakeTheFirstSegments(t *testing.T) {
 			assert.Len(t, f.swapped, 3, "each node's standby took its first segment")
 		})
 	}
+}
+
+// TestStuckStandbyGivesWay: a standby Swarm never places (no room on its
+// node) is given up after two start-ups. The segment starts a service of
+// its own, and the standby's service is removed before it ends: placed
+// later, it would hold the share of the node that the merge's service
+// needs there (a merge kept pending for 120 s on the test swarm, where a
+// warm standby the first segment had not waited for was left idle).
+func TestStuckStandbyGivesWay(t *testing.T) {
+	f, x, dir := standbyExec(t)
+	f.stuck = true
+	x.Startup = 100 * time.Millisecond
+	x.partial = "out.partial"
+	x.Warm("job1")
+	_, err := x.Place("job1", segmentsOf(3, 25))
+	require.NoError(t, err)
+	runSegments(t, x, 3, dir)
+	f.mu.Lock()
+	require.GreaterOrEqual(t, len(f.standbys), 3, "a warm standby per node")
+	for _, s := range f.standbys[:3] {
+		for _, l := range f.live {
+			assert.NotEqual(t, s.Name, l.Name, "the segments gave the stuck warm standby up and removed it")
+		}
+	}
+	f.mu.Unlock()
+	_, err = x.Run(context.Background(), job.Task{JobID: "job1", Name: "merge", Role: job.RoleMerge, Segment: -1, Attempt: 1,
+		Args: []string{"-i", "list", filepath.Join(dir, "out.partial")}})
+	require.NoError(t, err)
+	require.NoError(t, RemoveJob(context.Background(), f, "job1"))
 }
 
 // TestWarmStandbyEndsWithItsJob: a standby Warm made for a job that ends
