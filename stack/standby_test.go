@@ -456,3 +456,36 @@ func TestKeepersOnlyWhereStandbysDoNotBridge(t *testing.T) {
 	assert.Len(t, keepers(f.fakeEngine), 3, "a keeper per node for the analysis round")
 	require.NoError(t, RemoveJob(context.Background(), f, "job1"))
 }
+
+// TestIdleSegmentStandbyGoesWhenNoneIsLeft: once every segment has been
+// handed out, a segment standby nobody took goes, though its node's slot
+// is still busy; the merge's standby on that node stays for the merge.
+func TestIdleSegmentStandbyGoesWhenNoneIsLeft(t *testing.T) {
+	f, x, _ := standbyExec(t)
+	x.partial = "out.partial"
+	_, err := x.Place("job1", segmentsOf(2, 25))
+	require.NoError(t, err)
+	x.mu.Lock()
+	handed := x.d.Next(x.now())
+	pending := x.d.Pending()
+	x.mu.Unlock()
+	require.NotEmpty(t, handed)
+	require.Zero(t, pending)
+	ni := handed[0].Node
+	x.mu.Lock()
+	x.jobID = "job1"
+	seg, merge := x.newStandby(ni, false), x.newStandby(ni, true)
+	x.mu.Unlock()
+	go x.runStandby(seg)
+	go x.runStandby(merge)
+	gone := func(s *standby) bool {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		return s.gone
+	}
+	require.Eventually(t, func() bool { return gone(seg) }, 5*time.Second, 50*time.Millisecond,
+		"the idle segment standby went while its node was busy")
+	assert.False(t, gone(merge), "the merge's standby stays while the node's segment runs")
+	assert.Equal(t, 1, x.d.Busy(ni))
+	require.NoError(t, RemoveJob(context.Background(), f, "job1"))
+}
