@@ -126,7 +126,7 @@ DSWARM_NODE_CPUSETS ?= $(shell [ "$$(nproc)" -ge 2 ] && echo "0-1 0-1 1")
 e2e: build
 	DSWARM_NODE_CPUSETS="$(DSWARM_NODE_CPUSETS)" $(MAKE) cluster-up
 	@set -a; . ./.cluster/env; set +a; \
-	  $(GO) test -tags e2e -count=1 -v -timeout 20m ./test/e2e/; rc=$$?; \
+	  $(GO) test -tags e2e -count=1 -v -timeout 30m ./test/e2e/; rc=$$?; \
 	  $(MAKE) cluster-down; exit $$rc
 
 clean:
