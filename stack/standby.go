@@ -323,7 +323,9 @@ func (x *Executor) createStandby(s *standby) bool {
 
 // watchStandby watches a standby's service until a task takes it over;
 // unclaimed, it is removed once its node's slots have been free for a
-// while (the dispatcher gave the work elsewhere), or if it fails. One made
+// while (the dispatcher gave the work elsewhere), a segment's also once no
+// segment is left to hand out, or if it fails. It notes when the node has
+// placed it (see standbyComing). One made
 // before the job placed its segments (Warm) waits for that, and ends with
 // its service if the job ends first.
 func (x *Executor) watchStandby(s *standby) {
