@@ -47,6 +47,12 @@ type standby struct {
 // up: 3-3.5 s on the test swarm, where a service otherwise starts in 1.5 s).
 const standbyPatience = 15 * time.Second
 
+// open reports whether s is an unclaimed standby of node ni and kind merge
+// still in place.
+func (s *standby) open(ni int, merge bool) bool {
+	return s.node == ni && s.merge == merge && !s.claimed && !s.gone
+}
+
 // newRunTag is a short random mark for one run's standby names.
 func newRunTag() string {
 	var b [4]byte
@@ -213,7 +219,7 @@ func (x *Executor) nearEnd(ni int, left time.Duration) {
 	}
 	n := 0
 	for _, s := range x.standbys {
-		if s.node == ni && s.merge == merge && !s.claimed && !s.gone {
+		if s.open(ni, merge) {
 			n++
 		}
 	}
@@ -345,15 +351,15 @@ func (x *Executor) watchStandby(s *standby) {
 			}
 		}
 		x.mu.Lock()
-		claimed, gone, placed := s.claimed, s.gone, x.d != nil
+		claimed, gone, jobPlaced := s.claimed, s.gone, x.d != nil
 		own := 1 // not placed yet: its segments are to come
 		switch {
-		case placed && !s.merge && x.d.Pending() == 0:
+		case jobPlaced && !s.merge && x.d.Pending() == 0:
 			// No segment is left to hand out: an idle segment standby
 			// would only hold its reservation, which the merge's standby
 			// or service may need on this node.
 			own = 0
-		case placed:
+		case jobPlaced:
 			own = x.d.Busy(s.node) - x.Pool.Others(x.jobID, node.ID)
 			if s.merge {
 				own += len(x.races) // segments still run: the merge is to come
@@ -363,7 +369,7 @@ func (x *Executor) watchStandby(s *standby) {
 		if claimed || gone {
 			return // the task that took it over removes it, or it went
 		}
-		if !placed && time.Since(lastSeen) > 2*time.Second {
+		if !jobPlaced && time.Since(lastSeen) > 2*time.Second {
 			if !x.serviceExists(ctx, id) {
 				x.dropStandby(ctx, s, false) // the job ended before its segments
 				return
@@ -462,7 +468,7 @@ func (x *Executor) standbyComing(ni int, t job.Task) bool {
 	defer x.mu.Unlock()
 	limit := 2 * x.startupTime()
 	for _, s := range x.standbys {
-		if s.node != ni || s.merge != merge || s.claimed || s.gone {
+		if !s.open(ni, merge) {
 			continue
 		}
 		if age := time.Since(s.created); age < limit || s.placed && age < standbyPatience {
@@ -482,7 +488,7 @@ func (x *Executor) dropLate(ctx context.Context, ni int, t job.Task) {
 	x.mu.Lock()
 	var late []*standby
 	for _, s := range x.standbys {
-		if s.node == ni && s.merge == merge && !s.claimed && !s.gone {
+		if s.open(ni, merge) {
 			if _, err := os.Stat(readyFile(s.gate)); err != nil {
 				late = append(late, s)
 			}
@@ -504,7 +510,7 @@ func (x *Executor) claimStandby(ni int, t job.Task) *standby {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	for _, s := range x.standbys {
-		if s.node != ni || s.merge != merge || s.claimed || s.gone || s.serviceID == "" {
+		if !s.open(ni, merge) || s.serviceID == "" {
 			continue
 		}
 		if _, err := os.Stat(readyFile(s.gate)); err == nil {
