@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,12 +16,21 @@ import (
 	"github.com/dswarm/dswarm/scheduler"
 )
 
-// ServiceList lists the live services (every one carries the job's label).
-func (f *fakeEngine) ServiceList(_ context.Context, _ swarm.ServiceListOptions) ([]swarm.Service, error) {
+// ServiceList honours the "id" and "label" (key or key=value) filters, as
+// the engine does.
+func (f *fakeEngine) ServiceList(_ context.Context, opts swarm.ServiceListOptions) ([]swarm.Service, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []swarm.Service
 	for id, spec := range f.live {
+		if opts.Filters.Len() > 0 {
+			if ids := opts.Filters.Get("id"); len(ids) > 0 && !slices.Contains(ids, id) {
+				continue
+			}
+			if !opts.Filters.MatchKVList("label", spec.Labels) {
+				continue
+			}
+		}
 		out = append(out, swarm.Service{ID: id, Spec: spec})
 	}
 	return out, nil

@@ -48,11 +48,10 @@ type Executor struct {
 	// Startup is a task's fixed cost (service creation, container start,
 	// ffmpeg's seek), for the dispatcher (default 1.5s).
 	Startup time.Duration
-	// KeepNetwork starts a keeper on every node at a job's first task
-	// (see keeper.go); KeeperRenew is how long each runs before the next
-	// (default keeperLife less a minute).
-	KeepNetwork bool
-	KeeperRenew time.Duration
+	// HoldNetwork makes a holder on each of the job's nodes that has none
+	// (see holder.go): the nodes' overlay network stays up between tasks
+	// and jobs.
+	HoldNetwork bool
 	// Pool shares the nodes' slots with other jobs (dswarm serve); nil =
 	// this job has the cluster to itself.
 	Pool *Pool
@@ -84,9 +83,7 @@ type Executor struct {
 	workDir  string               // writable for every task, relative to HostRoot (Confine)
 	partial  string               // writable for the merge, relative to HostRoot (Confine)
 	netReady bool                 // IsolatedNetwork exists
-	keptFor  string               // the job whose nodes have keepers
-	// keepersMade is closed once keptFor's first keepers exist.
-	keepersMade chan struct{}
+	held     bool                 // holdNetwork has run
 
 	events     watcher       // wakes waiters on the engine's events
 	standbys   []*standby    // services started ahead of their slot's next task
@@ -122,6 +119,7 @@ func (x *Executor) Name() string { return "swarm" }
 
 // Place implements job.Placer: it sets up the dispatcher for the segments.
 func (x *Executor) Place(jobID string, segs []scheduler.Segment) (int, error) {
+	x.holdNetwork()
 	costs := scheduler.SegmentCosts(segs)
 	speeds := x.Speeds.StartSpeeds(x.Nodes)
 	believed := make([]scheduler.Node, len(x.Nodes))
@@ -346,9 +344,6 @@ func (x *Executor) runOn(ctx context.Context, t job.Task, ni int, args []string,
 	}
 	ts.Platforms = ImagePlatforms(node.Image)
 	spec := ServiceSpec(ts)
-	if x.needsKeepers(t) {
-		x.keepNetwork(t.JobID)
-	}
 	res.Started = time.Now()
 	if t.OnStart != nil {
 		t.OnStart(node.Hostname)

@@ -250,7 +250,15 @@ func (x *Executor) newStandby(ni int, merge bool) *standby {
 // start-up (1-1.6 s on the test swarm, its node's network set up with it)
 // then falls in the probe's time instead of after it. The services exist
 // when Warm returns, so RemoveJob finds them whatever becomes of the job.
+// The nodes' holders are made alongside (holdNetwork).
 func (x *Executor) Warm(jobID string) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		x.holdNetwork()
+	}()
 	x.mu.Lock()
 	if x.NoStandby || x.standbyOff || x.workDir == "" {
 		x.mu.Unlock()
@@ -264,7 +272,6 @@ func (x *Executor) Warm(jobID string) {
 		}
 	}
 	x.mu.Unlock()
-	var wg sync.WaitGroup
 	for _, s := range made {
 		wg.Add(1)
 		go func() {
@@ -274,7 +281,6 @@ func (x *Executor) Warm(jobID string) {
 			}
 		}()
 	}
-	wg.Wait()
 }
 
 // runStandby creates the standby's service and watches it.
@@ -533,4 +539,19 @@ func (x *Executor) forgetStandby(s *standby) {
 	}
 	x.standbys = keep
 	removeGate(s.gate)
+}
+
+// serviceExists reports whether service id is still in the swarm (an
+// error that is not an answer counts as yes).
+func (x *Executor) serviceExists(ctx context.Context, id string) bool {
+	svcs, err := x.Engine.ServiceList(ctx, swarm.ServiceListOptions{Filters: filters.NewArgs(filters.Arg("id", id))})
+	if err != nil {
+		return true
+	}
+	for _, s := range svcs {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
 }

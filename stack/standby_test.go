@@ -433,30 +433,6 @@ func TestWarmStandbyEndsWithItsJob(t *testing.T) {
 	}, 10*time.Second, 50*time.Millisecond, "the standbys' watchers saw their services go")
 }
 
-// TestKeepersOnlyWhereStandbysDoNotBridge: with standbys on, a job's
-// segments and merge start no keepers (the standbys hold each node's
-// network); the analysis round of a bitrate target, new services one after
-// another, does.
-func TestKeepersOnlyWhereStandbysDoNotBridge(t *testing.T) {
-	f, x, dir := standbyExec(t)
-	x.KeepNetwork = true
-	x.partial = "out.partial"
-	x.Warm("job1")
-	_, err := x.Place("job1", segmentsOf(4, 25))
-	require.NoError(t, err)
-	runSegments(t, x, 4, dir)
-	_, err = x.Run(context.Background(), job.Task{JobID: "job1", Name: "merge", Role: job.RoleMerge, Segment: -1, Attempt: 1,
-		Args: []string{"-i", "list", filepath.Join(dir, "out.partial")}})
-	require.NoError(t, err)
-	assert.Empty(t, keepers(f.fakeEngine), "segments and the merge in standbys")
-
-	_, err = x.Run(context.Background(), job.Task{JobID: "job1", Name: "ana-000", Role: job.RoleAnalysis, Segment: 0, Attempt: 1,
-		Args: []string{"-i", "in", filepath.Join(dir, "work", "ana-000.nut")}})
-	require.NoError(t, err)
-	assert.Len(t, keepers(f.fakeEngine), 3, "a keeper per node for the analysis round")
-	require.NoError(t, RemoveJob(context.Background(), f, "job1"))
-}
-
 // TestIdleSegmentStandbyGoesWhenNoneIsLeft: once every segment has been
 // handed out, a segment standby nobody took goes, though its node's slot
 // is still busy; the merge's standby on that node stays for the merge.

@@ -127,8 +127,8 @@ func (s *swarmFlags) executor(cli stack.Conn, feas scheduler.Feasibility, mounts
 		NodeRoot: s.nodeStorage,
 		Rejected: feas.Rejected,
 		Startup:  swarmTaskStartup,
-		// Each node's overlay network stays up between its tasks.
-		KeepNetwork: true,
+		// Each node's overlay network stays up between tasks and jobs.
+		HoldNetwork: true,
 	}, nil
 }
 
