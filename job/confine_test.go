@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,9 +36,10 @@ func (c *confining) Run(ctx context.Context, t job.Task) (job.TaskResult, error)
 }
 
 // TestPreflightRunsAsTaskUser: with an executor whose tasks run as another
-// user, the job hands it its folder and partial output first, and runs its
-// preflight as that user: an input only root can read stops the job before
-// any task, with one line saying why.
+// user, the job hands it its folder first (and not the output: no task
+// writes it), and runs its preflight and its merge as that user: the
+// output is that user's, and an input only root can read stops the job
+// before any task, with one line saying why.
 func TestPreflightRunsAsTaskUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("only root switches the preflight to another user")
@@ -62,8 +64,10 @@ func TestPreflightRunsAsTaskUser(t *testing.T) {
 	require.Len(t, x.confined, 3)
 	assert.Equal(t, open, x.confined[0])
 	assert.True(t, strings.HasPrefix(filepath.Base(x.confined[1]), ".dswarm-"), "the job's own folder: %s", x.confined[1])
-	assert.True(t, strings.HasPrefix(filepath.Base(x.confined[2]), ".dswarm-"), "the hidden partial output: %s", x.confined[2])
-	assert.FileExists(t, filepath.Join(dir, "out.mkv"))
+	assert.Empty(t, x.confined[2], "no task writes the output")
+	st, err := os.Stat(filepath.Join(dir, "out.mkv"))
+	require.NoError(t, err)
+	assert.Equal(t, uint32(65534), st.Sys().(*syscall.Stat_t).Uid, "written by the merge, as the task user")
 
 	secret := filepath.Join(dir, "secret.mp4")
 	require.NoError(t, os.WriteFile(secret, b, 0o600))

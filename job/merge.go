@@ -5,12 +5,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/dswarm/dswarm/media"
 )
 
 // merge joins the segments (stream copy) with the audio and the source's
-// subtitles and metadata into the partial output file.
+// subtitles and metadata into the partial output file. It runs here, in
+// the job's sandbox, not as a task: it only copies packets (0.1-0.3 s for
+// a minute of 720p), and as a task on the swarm it cost a container on
+// the node that ran the last segment, started while that segment still
+// encoded on the same CPUs, and the time from its service's creation to
+// its exit file (0.3 s with a standby up, 0.9-1.7 s for a short job).
+// The price is its I/O here: it reads the segments and writes the output
+// through this machine's view of the storage, as the verification then
+// reads the output anyway.
 func (r *run) merge(ctx context.Context) error {
 	r.setPhase("merge")
 	tb := r.out.TimeBase
@@ -58,14 +67,14 @@ func (r *run) merge(ctx context.Context) error {
 		return err
 	}
 	cmd.Chapters = chapters
-	res, err := r.runWithRetry(ctx, Task{JobID: r.id, Name: "merge", Role: RoleMerge, Segment: -1, Args: cmd.Args()})
-	if err != nil {
+	began := time.Now()
+	if _, err := r.sandbox.FFmpeg(ctx, cmd.Args(), nil); err != nil {
 		if full := diskFull(filepath.Dir(r.partial)); full != nil {
 			return fmt.Errorf("merge: %w", full)
 		}
 		return fmt.Errorf("merge: %w", err)
 	}
-	r.mergeResult = &TaskSummary{Node: res.Node, Seconds: res.Finished.Sub(res.Started).Seconds(),
-		Began: r.since(res.Started), Attempts: res.attempts}
+	host, _ := os.Hostname()
+	r.mergeResult = &TaskSummary{Node: host, Seconds: time.Since(began).Seconds(), Began: r.since(began), Attempts: 1}
 	return nil
 }

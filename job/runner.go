@@ -74,10 +74,11 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 	}
 
 	// Tasks that run as another user (swarm) may write only the job's own
-	// folder and output; the preflight runs as that user too.
+	// folder; the preflight and the merge, which writes the output, run
+	// in the sandbox as that user too.
 	uid, gid := -1, -1
 	if c, ok := exec.(Confiner); ok {
-		if err := c.Confine(cfg.Input, temp, partial); err != nil {
+		if err := c.Confine(cfg.Input, temp, ""); err != nil {
 			return nil, err
 		}
 		if uid, gid, err = c.UserIDs(); err != nil {
@@ -95,6 +96,9 @@ func Run(ctx context.Context, cfg Config, exec Executor) (sum *Summary, err erro
 	if err := sandbox.CheckReadable(ctx, cfg.Input); err != nil {
 		return nil, fmt.Errorf("input %w", err)
 	}
+	// On an NFS export with root_squash this fails (root is nobody there
+	// already, and owns what it made): the merge's own write then tells.
+	_ = sandbox.Give(partial)
 
 	r := &run{cfg: cfg, opts: opts, exec: exec, id: id, temp: temp, partial: partial, sandbox: sandbox,
 		tracker: tracker{start: start, onProgress: cfg.Progress}}

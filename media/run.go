@@ -109,33 +109,7 @@ func RunFFmpeg(ctx context.Context, args []string, onProgress func(Progress)) er
 // (errors only, at most 20) when it succeeds: a decoder reports damage
 // there and carries on.
 func RunFFmpegLog(ctx context.Context, args []string, onProgress func(Progress)) ([]string, error) {
-	full := FFmpegArgs(args)
-	if onProgress != nil {
-		full = append([]string{"-progress", "pipe:1"}, full...)
-	}
-	cmd := exec.CommandContext(ctx, "ffmpeg", full...)
-	tail := &tailWriter{max: 20}
-	cmd.Stderr = tail
-	var wg sync.WaitGroup
-	if onProgress != nil {
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			return nil, err
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ParseProgress(out, onProgress)
-		}()
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, toolError(ctx, "ffmpeg", err, tail)
-	}
-	wg.Wait()
-	if err := cmd.Wait(); err != nil {
-		return nil, toolError(ctx, "ffmpeg", err, tail)
-	}
-	return tail.all(), nil
+	return (*Sandbox)(nil).FFmpeg(ctx, args, onProgress)
 }
 
 // ParseProgress reads ffmpeg's -progress key=value blocks and calls fn at the

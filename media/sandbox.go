@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -89,6 +90,52 @@ func (s *Sandbox) command(ctx context.Context, tool string, args ...string) *exe
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + s.Dir, "LC_ALL=C"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Pdeathsig: syscall.SIGKILL}
 	return cmd
+}
+
+// FFmpeg is RunFFmpegLog run in the sandbox: ffmpeg with args (and
+// FFmpegArgs' own), its -progress reports to onProgress when that is not
+// nil; it returns ffmpeg's last lines. What it writes outside s.Dir must be
+// the sandbox user's (see Give).
+func (s *Sandbox) FFmpeg(ctx context.Context, args []string, onProgress func(Progress)) ([]string, error) {
+	full := FFmpegArgs(args)
+	if onProgress != nil {
+		full = append([]string{"-progress", "pipe:1"}, full...)
+	}
+	cmd := s.command(ctx, "ffmpeg", full...)
+	tail := &tailWriter{max: 20}
+	cmd.Stderr = tail
+	var wg sync.WaitGroup
+	if onProgress != nil {
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			return nil, err
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ParseProgress(out, onProgress)
+		}()
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, toolError(ctx, "ffmpeg", err, tail)
+	}
+	wg.Wait()
+	if err := cmd.Wait(); err != nil {
+		return nil, toolError(ctx, "ffmpeg", err, tail)
+	}
+	return tail.all(), nil
+}
+
+// Give hands path, a file the sandbox's tools are to write, to the
+// sandbox's user (nothing to do when they run as this process's).
+func (s *Sandbox) Give(path string) error {
+	if !s.Dropped() {
+		return nil
+	}
+	if err := os.Lchown(path, int(s.cred.Uid), int(s.cred.Gid)); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
+	}
+	return nil
 }
 
 // Probe is media.Probe run in the sandbox: for files the user's options
