@@ -17,7 +17,7 @@ import (
 	"github.com/dswarm/dswarm/scheduler"
 )
 
-// maxAttempts is how often a task (segment, audio, merge) is tried before
+// maxAttempts is how often a task (segment, audio, analysis) is tried before
 // the job fails: the first attempt and up to 3 retries, each on another node
 // while there is one that has not failed it.
 const maxAttempts = 4
@@ -352,7 +352,7 @@ func inputGone(path string) error {
 	return nil
 }
 
-// runWithRetry runs a single task (audio, merge) up to maxAttempts times,
+// runWithRetry runs a single task (audio, analysis) up to maxAttempts times,
 // each retry avoiding the nodes that failed it.
 func (r *run) runWithRetry(ctx context.Context, t Task) (retried, error) {
 	var res TaskResult

@@ -32,9 +32,9 @@ audio within 50 ms) before moving it into place.
 By default the job goes to the scheduler (dswarm serve, in the stack) at
 --server or $DSWARM_SERVER with the token in $DSWARM_TOKEN: INPUT is
 uploaded, progress is followed, and the result is downloaded to -o. Or run
-the job directly: --swarm (segments, audio and merge as one-shot Swarm
-services on the nodes dswarm picks, from a manager node) or --local (ffmpeg
-processes here). Everything after INPUT goes to ffmpeg as output options:
+the job directly: --swarm (segments and audio as one-shot Swarm services
+on the nodes dswarm picks, from a manager node; the merge runs here) or
+--local (ffmpeg processes here). Everything after INPUT goes to ffmpeg as output options:
   DSWARM_SERVER=http://manager:8090 dswarm transcode movie.mp4 -c:v libx264 -crf 23
   dswarm transcode --swarm movie.mp4 -c:v libx264 -crf 23
   dswarm transcode --local movie.mp4 -c:v libx264 -crf 23 -preset veryfast
@@ -79,7 +79,7 @@ func transcodeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	)
 	fs.StringVarP(&cfg.Output, "output", "o", "", "output file (default: INPUT's name + .dswarm + INPUT's extension, beside it)")
 	fs.BoolVar(&local, "local", false, "run segments as local ffmpeg processes (needs no Docker)")
-	fs.BoolVar(&swarm, "swarm", false, "run segments, audio and merge as one-shot Docker Swarm services (from a manager node)")
+	fs.BoolVar(&swarm, "swarm", false, "run segments and audio as one-shot Docker Swarm services (from a manager node); the merge runs here")
 	fs.IntVarP(&workers, "workers", "w", runtime.NumCPU(), "segments encoded at once (--local; each encoder gets CPUs/workers threads unless -threads is given)")
 	fs.DurationVar(&segDur, "segment-duration", 10*time.Second, "target length of a segment (--swarm: chosen from the video's length, the slots and the start-up cost unless given)")
 	fs.StringVar(&cfg.TempDir, "temp-dir", "", "where segment files go (default: the output's directory)")
