@@ -126,9 +126,17 @@ func (f *fakeEngine) TaskList(_ context.Context, opts swarm.TaskListOptions) ([]
 	return []swarm.Task{t}, nil
 }
 
+// NodeList lists the nodes asked for by ID, or without a filter those of
+// testNodes.
 func (f *fakeEngine) NodeList(_ context.Context, opts swarm.NodeListOptions) ([]swarm.Node, error) {
 	var out []swarm.Node
-	for _, id := range opts.Filters.Get("id") {
+	ids := opts.Filters.Get("id")
+	if opts.Filters.Len() == 0 {
+		for _, n := range testNodes() {
+			ids = append(ids, n.ID)
+		}
+	}
+	for _, id := range ids {
 		n := swarm.Node{ID: id}
 		n.Status.State = swarm.NodeStateReady
 		if f.nodeDown[id] {

@@ -23,7 +23,8 @@ import (
 // A holder is one service per node, `sleep infinity` attached to the
 // network, reserving nothing, with the tasks' confinement and no mounts.
 // It belongs to no job, so RemoveJob leaves it: a job makes the holders its
-// nodes lack, and the next job finds them. Swarm restarts one whose node
+// nodes lack, and the next job finds them; a job also removes the holders
+// of nodes no longer in the swarm. Swarm restarts one whose node
 // rebooted. A sleeping container costs its node a few MB of memory and no
 // CPU; `docker service rm $(docker service ls -q --filter
 // label=dswarm.role=holder)` removes them all, and the next job makes them
@@ -60,6 +61,24 @@ func holderSpec(image, user string, n scheduler.Node) swarm.ServiceSpec {
 	return spec
 }
 
+// dropOrphanHolders removes the holders of nodes that have left the swarm:
+// their services would wait for them for good.
+func (x *Executor) dropOrphanHolders(ctx context.Context, holders []swarm.Service) {
+	nodes, err := x.Engine.NodeList(ctx, swarm.NodeListOptions{})
+	if err != nil || len(nodes) == 0 {
+		return
+	}
+	in := map[string]bool{}
+	for _, n := range nodes {
+		in[n.ID] = true
+	}
+	for _, s := range holders {
+		if !in[s.Spec.Labels[LabelNode]] {
+			_ = x.Engine.ServiceRemove(ctx, s.ID)
+		}
+	}
+}
+
 // holdNetwork makes the holders that the job's nodes lack, once per
 // executor. Holders only save time: one that cannot be made is left out,
 // and a name another dswarm took a moment ago is that dswarm's holder.
@@ -87,6 +106,7 @@ func (x *Executor) holdNetwork() {
 	for _, s := range have {
 		held[s.Spec.Labels[LabelNode]] = true
 	}
+	x.dropOrphanHolders(ctx, have)
 	if err := x.ensureNetwork(ctx); err != nil {
 		return
 	}

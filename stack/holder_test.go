@@ -9,6 +9,8 @@ import (
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/dswarm/dswarm/scheduler"
 )
 
 func TestHolderSpec(t *testing.T) {
@@ -49,8 +51,8 @@ func holders(f *fakeEngine) []string {
 
 // TestHoldersOutliveJobs: a job makes one holder per node before its
 // segments run, whether it warms standbys or not; RemoveJob leaves them;
-// the next job makes only the one a node lacks; an executor not asked to
-// makes none.
+// the next job makes only the one a node lacks, and removes the holder of
+// a node that left the swarm; an executor not asked to makes none.
 func TestHoldersOutliveJobs(t *testing.T) {
 	all := []string{"dswarm-holder-n1", "dswarm-holder-n2", "dswarm-holder-n3"}
 	created := func(f *fakeEngine) int {
@@ -77,8 +79,12 @@ func TestHoldersOutliveJobs(t *testing.T) {
 	assert.Len(t, f.live, 3, "and nothing else")
 	assert.Equal(t, 3, created(f.fakeEngine), "once each")
 
-	// Someone removed node2's; the next job, without standbys, makes it again.
+	// Someone removed node2's, and a node that has left the swarm since
+	// has one; the next job, without standbys, makes node2's again and
+	// removes the other.
 	require.NoError(t, f.ServiceRemove(context.Background(), "dswarm-holder-n2-id"))
+	_, err = f.ServiceCreate(context.Background(), holderSpec("img", TaskUser, scheduler.Node{ID: "gone"}), swarm.ServiceCreateOptions{})
+	require.NoError(t, err)
 	y := newExec(f.fakeEngine)
 	y.Startup = time.Millisecond
 	y.HostRoot, y.NodeRoot = dir, dir
@@ -86,7 +92,7 @@ func TestHoldersOutliveJobs(t *testing.T) {
 	_, err = y.Place("job2", segmentsOf(2, 25))
 	require.NoError(t, err)
 	assert.Equal(t, all, holders(f.fakeEngine))
-	assert.Equal(t, 4, created(f.fakeEngine), "only node2's is new")
+	assert.Equal(t, 5, created(f.fakeEngine), "only node2's is new (and the test's own)")
 	runSegmentsOf(t, y, "job2", 2, dir)
 	require.NoError(t, RemoveJob(context.Background(), f, "job2"))
 
