@@ -108,9 +108,10 @@ type Explainer interface {
 // Confiner is an Executor that runs tasks as an unprivileged user, able to
 // write only the job's own files. The runner calls Confine once, before any
 // task runs, with the input the tasks read, the job's work folder (every
-// task writes there) and the partial output (only the merge writes it).
-// The runner's own ffmpeg calls with the user's options (the preflight) then
-// run in a media.Sandbox as that user too.
+// task writes there) and the partial output when a task writes it (a
+// ladder's packaging; "" for a transcode, whose merge is the runner's).
+// The runner's own ffmpeg calls with the user's options (the preflight, the
+// merge) then run in a media.Sandbox as that user too.
 type Confiner interface {
 	Confine(input, workDir, partial string) error
 	// UserIDs is the numeric uid and gid the tasks run as.
