@@ -15,7 +15,7 @@ import (
 // between jobs. A worker sets an overlay network up when the first
 // container on it joins and tears it down when the last one leaves, and on
 // the test swarm that costs the node's first container of every job
-// 1.5-2 s more to start and 1.2-1.4 s more of its node's CPU (a `true`
+// 1.2-2.1 s more to start and 0.9-1.7 s more of its node's CPU (a `true`
 // service took 3.1-3.6 s and 2.1-2.6 s of CPU with the network down,
 // 1.5-1.9 s and 0.9-1.2 s with it held), and every task that followed
 // another without a standby between them paid it again.
