@@ -33,7 +33,7 @@ import (
 type standby struct {
 	serviceID, name string
 	node            int    // index in x.Nodes
-	merge           bool   // for the merge (its mounts differ), else a segment
+	merge           bool   // for a job.RoleMerge task (its mounts differ), else a segment
 	gate            string // the gate file on this machine
 	claimed, gone   bool
 	placed          bool // its node has taken its task (Swarm's state past pending)
@@ -192,8 +192,10 @@ func (x *Executor) measuredStartup(d time.Duration) {
 // nearEnd is told how long a segment's task on node ni has left. When that
 // is less than a start-up (plus the time to the next progress report) and
 // work is left to hand out, a standby starts on the node, one per slot at
-// most. When it is the job's last segment, the standby is the merge's, on
-// the node the merge will take (the fastest).
+// most. When it is the job's last segment and a task writes the job's
+// output (a ladder's packaging, job.RoleMerge; a transcode's merge runs in
+// the runner's sandbox and Confine gave no partial), the standby is that
+// task's, on the node it will take (the fastest).
 func (x *Executor) nearEnd(ni int, left time.Duration) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -206,7 +208,8 @@ func (x *Executor) nearEnd(ni int, left time.Duration) {
 	merge := false
 	if x.d.Pending() == 0 {
 		// Nothing left to hand out: the next task on the fastest node is
-		// the merge, whichever segment ends last.
+		// the one that writes the output, whichever segment ends last;
+		// none where no task does.
 		if x.partial == "" {
 			return
 		}
